@@ -1,0 +1,23 @@
+//! Jobwire: track the asynchronous jobs of cloud APIs (Apache CloudStack, BMC CLM) as plain
+//! futures in Rust and Promises in JavaScript.
+//!
+//! Layers, each depending only on the ones above it:
+//! - [`protocol`]: pure data and parsing (requests, signing, JSON/XML responses);
+//! - [`engine`]: sans-IO decisions (when to poll next), testable with a fake clock;
+//! - [`transport`]: one `send` function, `fetch` in wasm and reqwest natively;
+//! - [`client`]: the Rust API gluing the three together;
+//! - `js` (wasm only): the wasm-bindgen API exported to JavaScript.
+
+pub mod client;
+pub mod engine;
+pub mod error;
+pub mod protocol;
+pub mod time;
+pub mod transport;
+
+#[cfg(target_arch = "wasm32")]
+mod js;
+
+pub use client::{ApiKeyCredentials, ClientConfig, JobClient, SubmittedJob};
+pub use error::{Error, Result};
+pub use protocol::{JobSnapshot, JobState};

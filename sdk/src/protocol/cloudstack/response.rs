@@ -1,0 +1,366 @@
+//! CloudStack responses, JSON or XML, into the shared model.
+//!
+//! Both formats are first brought to one JSON-value [`Envelope`] (the single top-level
+//! `…response` object), then read by the same functions. Error bodies are recognised by their
+//! `errorcode` field whatever the HTTP status, as CloudStack sends them with any status.
+
+use serde_json::{Map, Value};
+
+use crate::protocol::{excerpt, xml, ApiError, Format, JobSnapshot, JobState, ProtocolError};
+
+/// The top-level response object: its name (`deployvirtualmachineresponse`, …) and content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The response name, e.g. `queryasyncjobresultresponse` or `errorresponse`.
+    pub name: String,
+    /// The object inside the envelope.
+    pub body: Map<String, Value>,
+}
+
+impl Envelope {
+    /// The error this envelope carries, if it is an error response.
+    pub fn api_error(&self) -> Option<ApiError> {
+        let code = int_field(&self.body, "errorcode").ok().flatten()?;
+        Some(ApiError {
+            code,
+            cs_error_code: int_field(&self.body, "cserrorcode").ok().flatten(),
+            text: str_field(&self.body, "errortext")
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// Reads a response body in `format` into its [`Envelope`].
+///
+/// JSON: the single top-level key ending in `response` (or the only key). XML: the root
+/// element. An empty list response (`{"listzonesresponse":{}}`) is an envelope with no fields.
+///
+/// # Errors
+/// [`ProtocolError`] when the body is malformed or not an envelope.
+pub fn parse_envelope(body: &[u8], format: Format) -> Result<Envelope, ProtocolError> {
+    let (name, content) = match format {
+        Format::Json => {
+            let value: Value =
+                serde_json::from_slice(body).map_err(|e| ProtocolError::Json(e.to_string()))?;
+            let Value::Object(top) = value else {
+                return Err(ProtocolError::UnexpectedShape(format!(
+                    "top level is not an object: {}",
+                    excerpt(&value)
+                )));
+            };
+            let key = match top.len() {
+                1 => top.keys().next().cloned(),
+                _ => top.keys().find(|k| k.ends_with("response")).cloned(),
+            }
+            .ok_or_else(|| {
+                ProtocolError::UnexpectedShape("no `…response` object at the top level".into())
+            })?;
+            let content = top.get(&key).cloned().unwrap_or(Value::Null);
+            (key, content)
+        }
+        Format::Xml => {
+            let doc = xml::parse(body)?;
+            (doc.root, doc.content)
+        }
+    };
+    let body = match content {
+        Value::Object(map) => map,
+        // `<listzonesresponse></listzonesresponse>` or a JSON null: an empty envelope.
+        Value::String(text) if text.trim().is_empty() => Map::new(),
+        Value::Null => Map::new(),
+        other => {
+            return Err(ProtocolError::UnexpectedShape(format!(
+                "`{name}` is not an object: {}",
+                excerpt(&other)
+            )));
+        }
+    };
+    Ok(Envelope { name, body })
+}
+
+/// What an async command answers at once: the job id and, for create commands, the new
+/// resource's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsyncSubmit {
+    /// `jobid`.
+    pub job_id: String,
+    /// `id` of the resource being created, when the command creates one.
+    pub resource_id: Option<String>,
+}
+
+/// Reads the immediate answer of an async command.
+///
+/// # Errors
+/// [`ProtocolError::MissingField`] when there is no `jobid` (the command was not async).
+pub fn parse_async_submit(envelope: &Envelope) -> Result<AsyncSubmit, ProtocolError> {
+    let job_id = str_field(&envelope.body, "jobid")?.ok_or(ProtocolError::MissingField("jobid"))?;
+    let resource_id = str_field(&envelope.body, "id")?;
+    Ok(AsyncSubmit {
+        job_id,
+        resource_id,
+    })
+}
+
+/// Reads a `queryAsyncJobResult` answer (root `queryasyncjobresultresponse`, or the seed's
+/// `queryasyncjobresult`), or one entry of `listAsyncJobs`, into a [`JobSnapshot`].
+///
+/// # Errors
+/// [`ProtocolError`] when `jobid` or `jobstatus` is missing or out of range.
+pub fn parse_job_status(envelope: &Envelope) -> Result<JobSnapshot, ProtocolError> {
+    job_from_object(&envelope.body)
+}
+
+/// Reads one job object (the flat fields of `queryasyncjobresultresponse`).
+pub fn job_from_object(job: &Map<String, Value>) -> Result<JobSnapshot, ProtocolError> {
+    let job_id = str_field(job, "jobid")?.ok_or(ProtocolError::MissingField("jobid"))?;
+    let status = int_field(job, "jobstatus")?.ok_or(ProtocolError::MissingField("jobstatus"))?;
+    let state = match status {
+        0 => JobState::Pending,
+        1 => JobState::Succeeded,
+        2 => JobState::Failed,
+        3 => JobState::Cancelled,
+        _ => {
+            return Err(ProtocolError::InvalidField {
+                field: "jobstatus",
+                value: status.to_string(),
+            });
+        }
+    };
+    let result_code = int_field(job, "jobresultcode")?;
+    let result = job.get("jobresult").cloned();
+    let error = match state {
+        JobState::Failed | JobState::Cancelled => {
+            Some(failure_reason(result.as_ref(), result_code, state))
+        }
+        _ => None,
+    };
+    Ok(JobSnapshot {
+        job_id,
+        state,
+        progress: int_field(job, "jobprocstatus")?.map(|p| p as f64),
+        result_code,
+        result: if state == JobState::Succeeded {
+            result
+        } else {
+            None
+        },
+        error,
+        command: str_field(job, "cmd")?,
+        created: str_field(job, "created")?,
+        completed: str_field(job, "completed")?,
+        raw: Value::Object(job.clone()),
+    })
+}
+
+/// The reason a job failed: `jobresult.{errorcode,errortext}` on modern servers, a text
+/// `jobresult` with `jobresultcode` on 2.x servers.
+fn failure_reason(result: Option<&Value>, result_code: Option<i64>, state: JobState) -> ApiError {
+    let fallback_text = if state == JobState::Cancelled {
+        "job was cancelled"
+    } else {
+        "job failed"
+    };
+    match result {
+        Some(Value::Object(map)) => ApiError {
+            code: int_field(map, "errorcode")
+                .ok()
+                .flatten()
+                .or(result_code)
+                .unwrap_or_default(),
+            cs_error_code: int_field(map, "cserrorcode").ok().flatten(),
+            text: str_field(map, "errortext")
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| fallback_text.into()),
+        },
+        Some(Value::String(text)) if !text.is_empty() => ApiError {
+            code: result_code.unwrap_or_default(),
+            cs_error_code: None,
+            text: text.clone(),
+        },
+        _ => ApiError {
+            code: result_code.unwrap_or_default(),
+            cs_error_code: None,
+            text: fallback_text.into(),
+        },
+    }
+}
+
+/// A string field; numbers are accepted too (ids were integers before 3.x, and XML has no types).
+fn str_field(
+    map: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<String>, ProtocolError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(other) => Err(ProtocolError::InvalidField {
+            field,
+            value: excerpt(other),
+        }),
+    }
+}
+
+/// An integer field, as a JSON number or (XML, older servers) a numeric string.
+fn int_field(map: &Map<String, Value>, field: &'static str) -> Result<Option<i64>, ProtocolError> {
+    let invalid = |value: &Value| ProtocolError::InvalidField {
+        field,
+        value: excerpt(value),
+    };
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value @ Value::Number(number)) => {
+            number.as_i64().map(Some).ok_or_else(|| invalid(value))
+        }
+        Some(value @ Value::String(text)) => {
+            text.trim().parse().map(Some).map_err(|_| invalid(value))
+        }
+        Some(other) => Err(invalid(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn json_envelope(value: Value) -> Envelope {
+        parse_envelope(value.to_string().as_bytes(), Format::Json).unwrap()
+    }
+
+    #[test]
+    fn async_submit_from_json_and_seed_xml() {
+        let env = json_envelope(
+            json!({"deployvirtualmachineresponse": {"id": "vm-1", "jobid": "job-1"}}),
+        );
+        assert_eq!(
+            parse_async_submit(&env).unwrap(),
+            AsyncSubmit {
+                job_id: "job-1".into(),
+                resource_id: Some("vm-1".into())
+            }
+        );
+        let xml = b"<deployvirtualmachineresponse>\n<jobid>1</jobid>\n<id>100</id>\n</deployvirtualmachineresponse>";
+        let env = parse_envelope(xml, Format::Xml).unwrap();
+        assert_eq!(env.name, "deployvirtualmachineresponse");
+        assert_eq!(
+            parse_async_submit(&env).unwrap(),
+            AsyncSubmit {
+                job_id: "1".into(),
+                resource_id: Some("100".into())
+            }
+        );
+    }
+
+    #[test]
+    fn pending_seed_root_is_accepted() {
+        let xml = b"<queryasyncjobresult>\n<jobid>1</jobid>\n<jobstatus>0</jobstatus>\n<jobprocstatus>1</jobprocstatus>\n</queryasyncjobresult>";
+        let job = parse_job_status(&parse_envelope(xml, Format::Xml).unwrap()).unwrap();
+        assert_eq!(
+            (job.job_id.as_str(), job.state, job.progress),
+            ("1", JobState::Pending, Some(1.0))
+        );
+    }
+
+    #[test]
+    fn succeeded_job_keeps_its_whole_result() {
+        let env = json_envelope(json!({"queryasyncjobresultresponse": {
+            "jobid": "j", "jobstatus": 1, "jobresultcode": 0, "jobresulttype": "object",
+            "jobresult": {"virtualmachine": {"id": "vm", "nic": [{"id": "n1"}, {"id": "n2"}], "cpunumber": 2}}}}));
+        let job = parse_job_status(&env).unwrap();
+        assert_eq!(job.state, JobState::Succeeded);
+        assert_eq!(job.result.unwrap()["virtualmachine"]["nic"][1]["id"], "n2");
+        assert_eq!(job.error, None);
+    }
+
+    #[test]
+    fn failed_job_carries_its_reason_object_or_text() {
+        let env = json_envelope(
+            json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 2,
+            "jobresultcode": 530, "jobresult": {"errorcode": 533, "errortext": "no capacity"}}}),
+        );
+        let job = parse_job_status(&env).unwrap();
+        assert_eq!(
+            job.error,
+            Some(ApiError {
+                code: 533,
+                cs_error_code: None,
+                text: "no capacity".into()
+            })
+        );
+        let xml = b"<queryasyncjobresultresponse><jobid>1</jobid><jobstatus>2</jobstatus><jobresultcode>551</jobresultcode><jobresulttype>text</jobresulttype><jobresult>Unable to deploy</jobresult></queryasyncjobresultresponse>";
+        let job = parse_job_status(&parse_envelope(xml, Format::Xml).unwrap()).unwrap();
+        assert_eq!(
+            job.error,
+            Some(ApiError {
+                code: 551,
+                cs_error_code: None,
+                text: "Unable to deploy".into()
+            })
+        );
+    }
+
+    #[test]
+    fn cancelled_is_terminal() {
+        let env =
+            json_envelope(json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 3}}));
+        let job = parse_job_status(&env).unwrap();
+        assert!(job.state.is_terminal());
+        assert_eq!(job.state, JobState::Cancelled);
+    }
+
+    #[test]
+    fn error_envelope_is_recognised() {
+        let env = json_envelope(
+            json!({"errorresponse": {"uuidList": [], "errorcode": 432, "cserrorcode": 9999, "errortext": "Unknown API command: foo"}}),
+        );
+        assert_eq!(
+            env.api_error(),
+            Some(ApiError {
+                code: 432,
+                cs_error_code: Some(9999),
+                text: "Unknown API command: foo".into()
+            })
+        );
+    }
+
+    #[test]
+    fn bad_bodies_are_typed_errors() {
+        assert!(matches!(
+            parse_envelope(b"{", Format::Json),
+            Err(ProtocolError::Json(_))
+        ));
+        assert!(matches!(
+            parse_envelope(b"[1]", Format::Json),
+            Err(ProtocolError::UnexpectedShape(_))
+        ));
+        assert!(matches!(
+            parse_envelope(b"{}", Format::Json),
+            Err(ProtocolError::UnexpectedShape(_))
+        ));
+        let env =
+            json_envelope(json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 7}}));
+        assert!(matches!(
+            parse_job_status(&env),
+            Err(ProtocolError::InvalidField {
+                field: "jobstatus",
+                ..
+            })
+        ));
+        let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobstatus": 1}}));
+        assert_eq!(
+            parse_job_status(&env),
+            Err(ProtocolError::MissingField("jobid"))
+        );
+        let env = json_envelope(
+            json!({"queryasyncjobresultresponse": {"jobid": {"x": 1}, "jobstatus": 1}}),
+        );
+        assert!(matches!(
+            parse_job_status(&env),
+            Err(ProtocolError::InvalidField { field: "jobid", .. })
+        ));
+    }
+}

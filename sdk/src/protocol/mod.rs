@@ -1,0 +1,132 @@
+//! Protocol layer: pure data and parsing, no I/O and no clock.
+//!
+//! Every protocol maps its job status onto [`JobSnapshot`] so the engine, the JS API and the
+//! dashboard handle CloudStack jobs and CLM tasks alike.
+
+pub mod cloudstack;
+pub mod xml;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where a job is in its life. Terminal states never change again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Queued or running (CloudStack `jobstatus` 0).
+    Pending,
+    /// Finished with a result (CloudStack `jobstatus` 1).
+    Succeeded,
+    /// Finished with an error (CloudStack `jobstatus` 2).
+    Failed,
+    /// Cancelled by the server (CloudStack `jobstatus` 3); terminal, counts as a failure.
+    Cancelled,
+}
+
+impl JobState {
+    /// True once the job can no longer change.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, JobState::Pending)
+    }
+}
+
+/// One observation of a job, the same shape for every protocol.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSnapshot {
+    /// The job id, opaque (integers of old servers and UUIDs alike).
+    pub job_id: String,
+    /// Pending, succeeded, failed or cancelled.
+    pub state: JobState,
+    /// Progress as the server reports it (`jobprocstatus`), when it does.
+    pub progress: Option<f64>,
+    /// `jobresultcode`: 0 on success or while pending, the error code on failure.
+    pub result_code: Option<i64>,
+    /// The result object on success (`jobresult`), kept whole.
+    pub result: Option<Value>,
+    /// The reason on failure.
+    pub error: Option<ApiError>,
+    /// The command that started the job (CloudStack `cmd`, a Java class name).
+    pub command: Option<String>,
+    /// When the job was created, as the server wrote it.
+    pub created: Option<String>,
+    /// When the job finished, as the server wrote it.
+    pub completed: Option<String>,
+    /// The whole status object, for fields this model does not name.
+    pub raw: Value,
+}
+
+/// An error a server reported in a protocol body: CloudStack's `errorcode`/`cserrorcode`/`errortext`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
+#[error("error {code}: {text}")]
+pub struct ApiError {
+    /// `errorcode` (equals the HTTP status on CloudStack).
+    pub code: i64,
+    /// `cserrorcode`, the Java exception class code, when present.
+    pub cs_error_code: Option<i64>,
+    /// `errortext`.
+    pub text: String,
+}
+
+/// Response body formats the protocols use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `response=json`.
+    #[default]
+    Json,
+    /// `response=xml` (CloudStack's default when `response` is absent).
+    Xml,
+}
+
+impl Format {
+    /// The value of CloudStack's `response` parameter.
+    pub fn as_param(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Xml => "xml",
+        }
+    }
+}
+
+/// A body that is not a valid protocol message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// The body is not well-formed JSON.
+    #[error("malformed JSON response: {0}")]
+    Json(String),
+    /// The body is not well-formed XML.
+    #[error("malformed XML response: {0}")]
+    Xml(String),
+    /// The body nests deeper than the parser allows (a guard against hostile input).
+    #[error("response nests deeper than {0} levels")]
+    TooDeep(usize),
+    /// A field the protocol requires is absent.
+    #[error("response lacks required field `{0}`")]
+    MissingField(&'static str),
+    /// A field has a value of the wrong type or range.
+    #[error("field `{field}` has an invalid value: {value}")]
+    InvalidField {
+        /// The field's name.
+        field: &'static str,
+        /// What was found, shortened.
+        value: String,
+    },
+    /// The body's overall shape is not the expected envelope.
+    #[error("unexpected response shape: {0}")]
+    UnexpectedShape(String),
+}
+
+/// Shortens a value for an error message so a hostile body cannot bloat errors.
+pub(crate) fn excerpt(value: &Value) -> String {
+    let mut text = value.to_string();
+    if text.len() > 80 {
+        let mut cut = 80;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}

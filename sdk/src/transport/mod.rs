@@ -1,0 +1,74 @@
+//! One way to send an HTTP request, whatever the platform: `fetch` in wasm, reqwest natively.
+//! Both backends have the same three functions (`send`, `sleep`, `unix_now`).
+
+#[cfg(target_arch = "wasm32")]
+mod fetch;
+#[cfg(target_arch = "wasm32")]
+pub use fetch::{send, sleep, unix_now};
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::{send, sleep, unix_now};
+
+/// HTTP methods the protocols use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+}
+
+/// A request, plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// GET or POST.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Body (form-encoded or JSON text).
+    pub body: Option<String>,
+}
+
+/// A response, plain data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// The whole body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The request did not produce a usable HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// No response: connection refused or dropped, DNS, CORS refusal in a browser.
+    #[error("network error: {0}")]
+    Network(String),
+    /// An HTTP error status whose body is not a protocol error.
+    #[error("HTTP {status}: {excerpt}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The start of the body, for diagnostics.
+        excerpt: String,
+    },
+    /// The request could not be built (bad URL, header).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}

@@ -21,9 +21,7 @@ pub struct ApiKeyCredentials {
 
 impl std::fmt::Debug for ApiKeyCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKeyCredentials")
-            .field("api_key", &self.api_key)
-            .finish_non_exhaustive()
+        f.debug_struct("ApiKeyCredentials").field("api_key", &self.api_key).finish_non_exhaustive()
     }
 }
 
@@ -76,10 +74,7 @@ impl JobClient {
     /// [`Error::InvalidArgument`] when the endpoint is not an `http(s)://` URL.
     pub fn new(config: ClientConfig) -> Result<Self> {
         if !(config.endpoint.starts_with("http://") || config.endpoint.starts_with("https://")) {
-            return Err(Error::InvalidArgument(format!(
-                "endpoint must be an http(s) URL, got {:?}",
-                config.endpoint
-            )));
+            return Err(Error::InvalidArgument(format!("endpoint must be an http(s) URL, got {:?}", config.endpoint)));
         }
         Ok(JobClient { config })
     }
@@ -111,10 +106,7 @@ impl JobClient {
         let http = HttpRequest {
             method: Method::Post,
             url: self.config.endpoint.clone(),
-            headers: vec![(
-                "Content-Type".into(),
-                "application/x-www-form-urlencoded".into(),
-            )],
+            headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
             body: Some(body),
         };
         let response = transport::send(http).await?;
@@ -126,9 +118,7 @@ impl JobClient {
     /// # Errors
     /// As [`JobClient::call`].
     pub async fn call_value(&self, command: &str, params: &[(String, String)]) -> Result<Value> {
-        let request = params
-            .iter()
-            .fold(Request::new(command), |r, (k, v)| r.param(k, v));
+        let request = params.iter().fold(Request::new(command), |r, (k, v)| r.param(k, v));
         Ok(Value::Object(self.call(&request).await?.body))
     }
 
@@ -137,16 +127,10 @@ impl JobClient {
     /// # Errors
     /// As [`JobClient::call`], and [`crate::protocol::ProtocolError::MissingField`] if the command is not async.
     pub async fn submit(&self, command: &str, params: &[(String, String)]) -> Result<SubmittedJob> {
-        let request = params
-            .iter()
-            .fold(Request::new(command), |r, (k, v)| r.param(k, v));
+        let request = params.iter().fold(Request::new(command), |r, (k, v)| r.param(k, v));
         let envelope = self.call(&request).await?;
         let accepted = cloudstack::parse_async_submit(&envelope)?;
-        Ok(SubmittedJob {
-            job_id: accepted.job_id,
-            resource_id: accepted.resource_id,
-            command: command.into(),
-        })
+        Ok(SubmittedJob { job_id: accepted.job_id, resource_id: accepted.resource_id, command: command.into() })
     }
 
     /// Asks once for the job's status.
@@ -164,26 +148,16 @@ impl JobClient {
     /// # Errors
     /// [`Error::JobFailed`] when the job fails or is cancelled, [`Error::WaitTimedOut`] when the
     /// policy's deadline passes (the job may still run), or a transport/protocol error.
-    pub async fn wait(
-        &self,
-        job_id: &str,
-        mut on_update: impl FnMut(&JobSnapshot),
-    ) -> Result<JobSnapshot> {
+    pub async fn wait(&self, job_id: &str, mut on_update: impl FnMut(&JobSnapshot)) -> Result<JobSnapshot> {
         let mut waiter = Waiter::new(self.config.policy.clone(), Instant::now());
         loop {
             let now = Instant::now();
             match waiter.next(now, fastrand::f64()) {
                 WaitStep::GiveUp => {
-                    let waited_ms =
-                        u64::try_from(waiter.elapsed(now).as_millis()).unwrap_or(u64::MAX);
-                    return Err(Error::WaitTimedOut {
-                        job_id: job_id.into(),
-                        waited_ms,
-                    });
+                    let waited_ms = u64::try_from(waiter.elapsed(now).as_millis()).unwrap_or(u64::MAX);
+                    return Err(Error::WaitTimedOut { job_id: job_id.into(), waited_ms });
                 }
-                WaitStep::PollAt(at, _) => {
-                    transport::sleep(at.saturating_duration_since(now)).await
-                }
+                WaitStep::PollAt(at, _) => transport::sleep(at.saturating_duration_since(now)).await,
             }
             let snapshot = self.poll(job_id).await?;
             on_update(&snapshot);
@@ -196,10 +170,7 @@ impl JobClient {
                         cs_error_code: None,
                         text: "job failed".into(),
                     });
-                    return Err(Error::JobFailed {
-                        job_id: job_id.into(),
-                        error,
-                    });
+                    return Err(Error::JobFailed { job_id: job_id.into(), error });
                 }
             }
         }
@@ -223,8 +194,5 @@ fn decode(response: &HttpResponse, format: Format) -> Result<Envelope> {
 fn status_error(response: &HttpResponse) -> TransportError {
     let text = String::from_utf8_lossy(&response.body);
     let excerpt: String = text.chars().take(200).collect();
-    TransportError::Status {
-        status: response.status,
-        excerpt,
-    }
+    TransportError::Status { status: response.status, excerpt }
 }

@@ -79,11 +79,7 @@ pub struct Waiter {
 impl Waiter {
     /// Starts waiting at `now`.
     pub fn new(policy: PollPolicy, now: Instant) -> Self {
-        Waiter {
-            policy,
-            started: now,
-            polls: 0,
-        }
+        Waiter { policy, started: now, polls: 0 }
     }
 
     /// How many polls were asked for so far.
@@ -95,11 +91,7 @@ impl Waiter {
     /// last poll is placed right at it.
     #[must_use]
     pub fn next(&mut self, now: Instant, jitter: f64) -> WaitStep {
-        let reason = if self.polls == 0 {
-            DelayReason::FirstPoll
-        } else {
-            DelayReason::Backoff
-        };
+        let reason = if self.polls == 0 { DelayReason::FirstPoll } else { DelayReason::Backoff };
         let mut at = now + self.policy.delay(self.polls, jitter);
         if let Some(deadline) = self.policy.deadline.map(|d| self.started + d) {
             if now >= deadline {

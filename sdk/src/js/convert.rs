@@ -25,21 +25,13 @@ pub(super) fn params_from_js(params: JsValue) -> Result<Vec<(String, String)>, J
         return Ok(Vec::new());
     }
     let map: serde_json::Map<String, serde_json::Value> = serde_wasm_bindgen::from_value(params)
-        .map_err(|e| {
-            type_error(&format!(
-                "params must be an object of strings, numbers or booleans: {e}"
-            ))
-        })?;
+        .map_err(|e| type_error(&format!("params must be an object of strings, numbers or booleans: {e}")))?;
     map.into_iter()
         .filter(|(_, value)| !value.is_null())
         .map(|(name, value)| match value {
             serde_json::Value::String(text) => Ok((name, text)),
-            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
-                Ok((name, value.to_string()))
-            }
-            _ => Err(type_error(&format!(
-                "param {name:?} must be a string, number or boolean"
-            ))),
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Ok((name, value.to_string())),
+            _ => Err(type_error(&format!("param {name:?} must be a string, number or boolean"))),
         })
         .collect()
 }

@@ -70,24 +70,15 @@ impl JobClient {
             None | Some("json") => Format::Json,
             Some("xml") => Format::Xml,
             Some(other) => {
-                return Err(convert::type_error(&format!(
-                    "response must be \"json\" or \"xml\", got {other:?}"
-                )))
+                return Err(convert::type_error(&format!("response must be \"json\" or \"xml\", got {other:?}")))
             }
         };
         let credentials = match (options.api_key, options.secret_key) {
-            (Some(api_key), Some(secret_key)) => Some(ApiKeyCredentials {
-                api_key,
-                secret_key,
-            }),
+            (Some(api_key), Some(secret_key)) => Some(ApiKeyCredentials { api_key, secret_key }),
             (None, None) => None,
             _ => return Err(convert::type_error("apiKey and secretKey go together")),
         };
-        let config = ClientConfig {
-            credentials,
-            format,
-            ..ClientConfig::new(options.endpoint)
-        };
+        let config = ClientConfig { credentials, format, ..ClientConfig::new(options.endpoint) };
         let inner = CoreClient::new(config).map_err(|e| error_to_js(&e))?;
         Ok(JobClient { inner })
     }
@@ -102,10 +93,7 @@ impl JobClient {
         let client = self.inner.clone();
         future_to_promise(async move {
             let params = params_from_js(params)?;
-            let submitted = client
-                .submit(&command, &params)
-                .await
-                .map_err(|e| error_to_js(&e))?;
+            let submitted = client.submit(&command, &params).await.map_err(|e| error_to_js(&e))?;
             Ok(Job { client, submitted }.into())
         })
     }
@@ -115,33 +103,20 @@ impl JobClient {
     pub fn call(
         &self,
         command: String,
-        #[wasm_bindgen(
-            unchecked_param_type = "Record<string, string | number | boolean> | undefined"
-        )]
-        params: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean> | undefined")] params: JsValue,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
         future_to_promise(async move {
             let params = params_from_js(params)?;
-            let value = client
-                .call_value(&command, &params)
-                .await
-                .map_err(|e| error_to_js(&e))?;
+            let value = client.call_value(&command, &params).await.map_err(|e| error_to_js(&e))?;
             to_js(&value)
         })
     }
 
     /// A `Job` handle for a job id obtained elsewhere.
     pub fn job(&self, #[wasm_bindgen(js_name = jobId)] job_id: String) -> Job {
-        let submitted = SubmittedJob {
-            job_id,
-            resource_id: None,
-            command: String::new(),
-        };
-        Job {
-            client: self.inner.clone(),
-            submitted,
-        }
+        let submitted = SubmittedJob { job_id, resource_id: None, command: String::new() };
+        Job { client: self.inner.clone(), submitted }
     }
 }
 
@@ -180,10 +155,7 @@ impl Job {
     /// Polls until the job finishes; resolves with the final status on success, rejects with
     /// `JobFailedError` on failure. `onProgress` (optional) gets every status seen.
     #[wasm_bindgen(unchecked_return_type = "Promise<JobStatus>")]
-    pub fn wait(
-        &self,
-        #[wasm_bindgen(js_name = onProgress)] on_progress: Option<js_sys::Function>,
-    ) -> js_sys::Promise {
+    pub fn wait(&self, #[wasm_bindgen(js_name = onProgress)] on_progress: Option<js_sys::Function>) -> js_sys::Promise {
         let client = self.client.clone();
         let job_id = self.submitted.job_id.clone();
         future_to_promise(async move {

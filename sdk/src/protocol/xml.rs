@@ -34,12 +34,7 @@ struct Frame {
 
 impl Frame {
     fn new(name: String) -> Self {
-        Frame {
-            name,
-            children: Map::new(),
-            has_children: false,
-            text: String::new(),
-        }
+        Frame { name, children: Map::new(), has_children: false, text: String::new() }
     }
 
     fn into_value(self) -> Value {
@@ -127,15 +122,11 @@ pub fn parse(body: &[u8]) -> Result<XmlDocument, ProtocolError> {
                 }
             }
             Event::CData(data) => {
-                let frame = stack
-                    .last_mut()
-                    .ok_or_else(|| xml_error("CDATA outside the root element"))?;
+                let frame = stack.last_mut().ok_or_else(|| xml_error("CDATA outside the root element"))?;
                 frame.text.push_str(&data.xml_content().map_err(xml_error)?);
             }
             Event::GeneralRef(reference) => {
-                let frame = stack
-                    .last_mut()
-                    .ok_or_else(|| xml_error("entity outside the root element"))?;
+                let frame = stack.last_mut().ok_or_else(|| xml_error("entity outside the root element"))?;
                 if let Some(ch) = reference.resolve_char_ref().map_err(xml_error)? {
                     frame.text.push(ch);
                 } else {
@@ -153,16 +144,10 @@ pub fn parse(body: &[u8]) -> Result<XmlDocument, ProtocolError> {
         return Err(xml_error("document ends inside an element"));
     }
     let (root, content) = done.ok_or_else(|| xml_error("no root element"))?;
-    Ok(XmlDocument {
-        root,
-        attributes,
-        content,
-    })
+    Ok(XmlDocument { root, attributes, content })
 }
 
-fn read_attributes(
-    start: &quick_xml::events::BytesStart<'_>,
-) -> Result<Vec<(String, String)>, ProtocolError> {
+fn read_attributes(start: &quick_xml::events::BytesStart<'_>) -> Result<Vec<(String, String)>, ProtocolError> {
     start
         .attributes()
         .map(|attr| {
@@ -194,9 +179,7 @@ fn write_content(out: &mut String, value: &Value) {
         Value::Object(map) => {
             for (key, child) in map {
                 match child {
-                    Value::Array(items) => {
-                        items.iter().for_each(|item| write_element(out, key, item))
-                    }
+                    Value::Array(items) => items.iter().for_each(|item| write_element(out, key, item)),
                     other => write_element(out, key, other),
                 }
             }
@@ -230,59 +213,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc.root, "r");
-        assert_eq!(
-            doc.attributes,
-            vec![("cloud-stack-version".into(), "4.19.0.0".into())]
-        );
-        assert_eq!(
-            doc.content,
-            json!({"a": "1", "o": {"x": "y"}, "n": ["1", "2"], "e": ""})
-        );
+        assert_eq!(doc.attributes, vec![("cloud-stack-version".into(), "4.19.0.0".into())]);
+        assert_eq!(doc.content, json!({"a": "1", "o": {"x": "y"}, "n": ["1", "2"], "e": ""}));
     }
 
     #[test]
     fn entities_and_cdata_are_decoded_without_losing_spaces() {
-        let doc =
-            parse(b"<r><t>a &amp; b &lt;c&gt; &#233;</t><c><![CDATA[<raw>]]></c></r>").unwrap();
+        let doc = parse(b"<r><t>a &amp; b &lt;c&gt; &#233;</t><c><![CDATA[<raw>]]></c></r>").unwrap();
         assert_eq!(doc.content, json!({"t": "a & b <c> é", "c": "<raw>"}));
     }
 
     #[test]
     fn malformed_documents_are_typed_errors() {
-        for bad in [
-            &b""[..],
-            b"<a>",
-            b"<a></b>",
-            b"<a/><b/>",
-            b"text",
-            b"<a>&bogus;</a>",
-            b"\xff\xfe",
-        ] {
-            assert!(
-                matches!(parse(bad), Err(ProtocolError::Xml(_))),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+        for bad in [&b""[..], b"<a>", b"<a></b>", b"<a/><b/>", b"text", b"<a>&bogus;</a>", b"\xff\xfe"] {
+            assert!(matches!(parse(bad), Err(ProtocolError::Xml(_))), "{:?}", String::from_utf8_lossy(bad));
         }
     }
 
     #[test]
     fn deep_nesting_is_refused() {
         let body = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);
-        assert_eq!(
-            parse(body.as_bytes()),
-            Err(ProtocolError::TooDeep(MAX_DEPTH))
-        );
+        assert_eq!(parse(body.as_bytes()), Err(ProtocolError::TooDeep(MAX_DEPTH)));
     }
 
     #[test]
     fn write_then_parse_round_trips() {
         let value = json!({"jobid": "j1", "jobresult": {"virtualmachine": {"nic": [{"id": "a"}, {"id": "b"}], "name": "x<&>"}}});
-        let text = write(
-            "queryasyncjobresultresponse",
-            &[("cloud-stack-version", "4.19.0.0")],
-            &value,
-        );
+        let text = write("queryasyncjobresultresponse", &[("cloud-stack-version", "4.19.0.0")], &value);
         let doc = parse(text.as_bytes()).unwrap();
         assert_eq!(doc.root, "queryasyncjobresultresponse");
         assert_eq!(doc.content, value);

@@ -17,9 +17,7 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
         Method::Get => GlooMethod::GET,
         Method::Post => GlooMethod::POST,
     };
-    let mut builder = RequestBuilder::new(&request.url)
-        .method(method)
-        .credentials(RequestCredentials::Include);
+    let mut builder = RequestBuilder::new(&request.url).method(method).credentials(RequestCredentials::Include);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
@@ -28,21 +26,11 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
         None => builder.build(),
     }
     .map_err(|e| TransportError::InvalidRequest(e.to_string()))?;
-    let response = built
-        .send()
-        .await
-        .map_err(|e| TransportError::Network(e.to_string()))?;
+    let response = built.send().await.map_err(|e| TransportError::Network(e.to_string()))?;
     let status = response.status();
     let headers = response.headers().entries().collect();
-    let body = response
-        .binary()
-        .await
-        .map_err(|e| TransportError::Network(e.to_string()))?;
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+    let body = response.binary().await.map_err(|e| TransportError::Network(e.to_string()))?;
+    Ok(HttpResponse { status, headers, body })
 }
 
 /// Waits `duration` with `setTimeout` on the global object (works in pages, workers and Node).

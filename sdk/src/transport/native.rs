@@ -19,8 +19,7 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
         Method::Get => reqwest::Method::GET,
         Method::Post => reqwest::Method::POST,
     };
-    let url = reqwest::Url::parse(&request.url)
-        .map_err(|e| TransportError::InvalidRequest(e.to_string()))?;
+    let url = reqwest::Url::parse(&request.url).map_err(|e| TransportError::InvalidRequest(e.to_string()))?;
     let mut builder = client().request(method, url);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
@@ -28,31 +27,15 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
     if let Some(body) = request.body {
         builder = builder.body(body);
     }
-    let response = builder
-        .send()
-        .await
-        .map_err(|e| TransportError::Network(e.to_string()))?;
+    let response = builder.send().await.map_err(|e| TransportError::Network(e.to_string()))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
         .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_owned(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
         .collect();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| TransportError::Network(e.to_string()))?
-        .to_vec();
-    Ok(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+    let body = response.bytes().await.map_err(|e| TransportError::Network(e.to_string()))?.to_vec();
+    Ok(HttpResponse { status, headers, body })
 }
 
 /// Waits `duration` on tokio's timer.
@@ -62,8 +45,5 @@ pub async fn sleep(duration: Duration) {
 
 /// Seconds since the Unix epoch (for `expires`).
 pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }

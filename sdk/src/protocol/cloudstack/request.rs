@@ -1,7 +1,7 @@
 //! CloudStack requests: a command with its parameters, encoded for the wire with the chosen
 //! authentication.
 
-use super::signing::{format_expires, java_url_encode, sign};
+use super::signing::{format_date, java_url_encode, sign};
 use crate::protocol::Format;
 
 /// How a request proves who sends it.
@@ -31,20 +31,13 @@ impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Auth::None => f.write_str("None"),
-            Auth::ApiKey {
-                api_key,
-                expires_in_secs,
-                ..
-            } => f
+            Auth::ApiKey { api_key, expires_in_secs, .. } => f
                 .debug_struct("ApiKey")
                 .field("api_key", api_key)
                 .field("secret_key", &"<redacted>")
                 .field("expires_in_secs", expires_in_secs)
                 .finish(),
-            Auth::Session { .. } => f
-                .debug_struct("Session")
-                .field("session_key", &"<redacted>")
-                .finish(),
+            Auth::Session { .. } => f.debug_struct("Session").field("session_key", &"<redacted>").finish(),
         }
     }
 }
@@ -59,10 +52,7 @@ pub struct Request {
 impl Request {
     /// A call of `command` (case-sensitive API name, e.g. `deployVirtualMachine`).
     pub fn new(command: impl Into<String>) -> Self {
-        Request {
-            command: command.into(),
-            params: Vec::new(),
-        }
+        Request { command: command.into(), params: Vec::new() }
     }
 
     /// `queryAsyncJobResult` for `job_id` (names sent lower-case, as signing prefers).
@@ -76,11 +66,7 @@ impl Request {
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let name = name.into();
         let value = value.into();
-        match self
-            .params
-            .iter_mut()
-            .find(|(existing, _)| *existing == name)
-        {
+        match self.params.iter_mut().find(|(existing, _)| *existing == name) {
             Some(slot) => slot.1 = value,
             None => self.params.push((name, value)),
         }
@@ -100,15 +86,7 @@ impl Request {
     /// The full parameter list as sent: arguments, `command`, `response` and credentials (but
     /// not `signature`). `now_unix` is needed for `expires`.
     fn wire_params(&self, format: Format, auth: &Auth, now_unix: u64) -> Vec<(String, String)> {
-        let reserved = [
-            "command",
-            "response",
-            "apikey",
-            "signature",
-            "signatureversion",
-            "expires",
-            "sessionkey",
-        ];
+        let reserved = ["command", "response", "apikey", "signature", "signatureversion", "expires", "sessionkey"];
         let mut params: Vec<(String, String)> = self
             .params
             .iter()
@@ -119,23 +97,14 @@ impl Request {
         params.push(("response".into(), format.as_param().into()));
         match auth {
             Auth::None => {}
-            Auth::ApiKey {
-                api_key,
-                expires_in_secs,
-                ..
-            } => {
+            Auth::ApiKey { api_key, expires_in_secs, .. } => {
                 params.push(("apiKey".into(), api_key.clone()));
                 if let Some(lifetime) = expires_in_secs {
                     params.push(("signatureVersion".into(), "3".into()));
-                    params.push((
-                        "expires".into(),
-                        format_expires(now_unix.saturating_add(*lifetime)),
-                    ));
+                    params.push(("expires".into(), format_date(now_unix.saturating_add(*lifetime))));
                 }
             }
-            Auth::Session { session_key } => {
-                params.push(("sessionkey".into(), session_key.clone()))
-            }
+            Auth::Session { session_key } => params.push(("sessionkey".into(), session_key.clone())),
         }
         params
     }
@@ -150,10 +119,7 @@ impl Request {
             .collect::<Vec<_>>()
             .join("&");
         if let Auth::ApiKey { secret_key, .. } = auth {
-            let signature = sign(
-                params.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-                secret_key,
-            );
+            let signature = sign(params.iter().map(|(n, v)| (n.as_str(), v.as_str())), secret_key);
             query.push_str("&signature=");
             query.push_str(&java_url_encode(&signature));
         }
@@ -167,9 +133,7 @@ mod tests {
 
     #[test]
     fn unsigned_request_encodes_names_and_values() {
-        let request = Request::new("deployVirtualMachine")
-            .param("zoneid", "z 1")
-            .param("details[0].cpu", "2");
+        let request = Request::new("deployVirtualMachine").param("zoneid", "z 1").param("details[0].cpu", "2");
         assert_eq!(
             request.encode(Format::Json, &Auth::None, 0),
             "zoneid=z%201&details%5B0%5D.cpu=2&command=deployVirtualMachine&response=json"
@@ -184,48 +148,26 @@ mod tests {
             expires_in_secs: None,
         };
         let query = Request::new("listUsers").encode(Format::Json, &auth, 0);
-        assert!(
-            query.ends_with("&signature=TTpdDq%2F7j%2FJ58XCRHomKoQXEQds%3D"),
-            "{query}"
-        );
-        assert!(
-            !query.contains("VDaACYb0"),
-            "secret key leaked into the query"
-        );
+        assert!(query.ends_with("&signature=TTpdDq%2F7j%2FJ58XCRHomKoQXEQds%3D"), "{query}");
+        assert!(!query.contains("VDaACYb0"), "secret key leaked into the query");
     }
 
     #[test]
     fn expires_is_added_for_signature_version_3() {
-        let auth = Auth::ApiKey {
-            api_key: "K".into(),
-            secret_key: "S".into(),
-            expires_in_secs: Some(600),
-        };
+        let auth = Auth::ApiKey { api_key: "K".into(), secret_key: "S".into(), expires_in_secs: Some(600) };
         let query = Request::new("listZones").encode(Format::Xml, &auth, 1_738_324_200);
-        assert!(
-            query.contains("signatureVersion=3&expires=2025-01-31T12%3A00%3A00%2B0000"),
-            "{query}"
-        );
+        assert!(query.contains("signatureVersion=3&expires=2025-01-31T12%3A00%3A00%2B0000"), "{query}");
     }
 
     #[test]
     fn credentials_smuggled_as_arguments_are_dropped() {
-        let request = Request::new("listZones")
-            .param("signature", "forged")
-            .param("apikey", "other");
-        assert_eq!(
-            request.encode(Format::Json, &Auth::None, 0),
-            "command=listZones&response=json"
-        );
+        let request = Request::new("listZones").param("signature", "forged").param("apikey", "other");
+        assert_eq!(request.encode(Format::Json, &Auth::None, 0), "command=listZones&response=json");
     }
 
     #[test]
     fn debug_output_redacts_secrets() {
-        let auth = Auth::ApiKey {
-            api_key: "K".into(),
-            secret_key: "TOPSECRET".into(),
-            expires_in_secs: None,
-        };
+        let auth = Auth::ApiKey { api_key: "K".into(), secret_key: "TOPSECRET".into(), expires_in_secs: None };
         assert!(!format!("{auth:?}").contains("TOPSECRET"));
     }
 }

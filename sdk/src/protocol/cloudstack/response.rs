@@ -24,10 +24,7 @@ impl Envelope {
         Some(ApiError {
             code,
             cs_error_code: int_field(&self.body, "cserrorcode").ok().flatten(),
-            text: str_field(&self.body, "errortext")
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
+            text: str_field(&self.body, "errortext").ok().flatten().unwrap_or_default(),
         })
     }
 }
@@ -42,21 +39,15 @@ impl Envelope {
 pub fn parse_envelope(body: &[u8], format: Format) -> Result<Envelope, ProtocolError> {
     let (name, content) = match format {
         Format::Json => {
-            let value: Value =
-                serde_json::from_slice(body).map_err(|e| ProtocolError::Json(e.to_string()))?;
+            let value: Value = serde_json::from_slice(body).map_err(|e| ProtocolError::Json(e.to_string()))?;
             let Value::Object(top) = value else {
-                return Err(ProtocolError::UnexpectedShape(format!(
-                    "top level is not an object: {}",
-                    excerpt(&value)
-                )));
+                return Err(ProtocolError::UnexpectedShape(format!("top level is not an object: {}", excerpt(&value))));
             };
             let key = match top.len() {
                 1 => top.keys().next().cloned(),
                 _ => top.keys().find(|k| k.ends_with("response")).cloned(),
             }
-            .ok_or_else(|| {
-                ProtocolError::UnexpectedShape("no `…response` object at the top level".into())
-            })?;
+            .ok_or_else(|| ProtocolError::UnexpectedShape("no `…response` object at the top level".into()))?;
             let content = top.get(&key).cloned().unwrap_or(Value::Null);
             (key, content)
         }
@@ -71,10 +62,7 @@ pub fn parse_envelope(body: &[u8], format: Format) -> Result<Envelope, ProtocolE
         Value::String(text) if text.trim().is_empty() => Map::new(),
         Value::Null => Map::new(),
         other => {
-            return Err(ProtocolError::UnexpectedShape(format!(
-                "`{name}` is not an object: {}",
-                excerpt(&other)
-            )));
+            return Err(ProtocolError::UnexpectedShape(format!("`{name}` is not an object: {}", excerpt(&other))));
         }
     };
     Ok(Envelope { name, body })
@@ -97,10 +85,7 @@ pub struct AsyncSubmit {
 pub fn parse_async_submit(envelope: &Envelope) -> Result<AsyncSubmit, ProtocolError> {
     let job_id = str_field(&envelope.body, "jobid")?.ok_or(ProtocolError::MissingField("jobid"))?;
     let resource_id = str_field(&envelope.body, "id")?;
-    Ok(AsyncSubmit {
-        job_id,
-        resource_id,
-    })
+    Ok(AsyncSubmit { job_id, resource_id })
 }
 
 /// Reads a `queryAsyncJobResult` answer (root `queryasyncjobresultresponse`, or the seed's
@@ -122,18 +107,13 @@ pub fn job_from_object(job: &Map<String, Value>) -> Result<JobSnapshot, Protocol
         2 => JobState::Failed,
         3 => JobState::Cancelled,
         _ => {
-            return Err(ProtocolError::InvalidField {
-                field: "jobstatus",
-                value: status.to_string(),
-            });
+            return Err(ProtocolError::InvalidField { field: "jobstatus", value: status.to_string() });
         }
     };
     let result_code = int_field(job, "jobresultcode")?;
     let result = job.get("jobresult").cloned();
     let error = match state {
-        JobState::Failed | JobState::Cancelled => {
-            Some(failure_reason(result.as_ref(), result_code, state))
-        }
+        JobState::Failed | JobState::Cancelled => Some(failure_reason(result.as_ref(), result_code, state)),
         _ => None,
     };
     Ok(JobSnapshot {
@@ -141,11 +121,7 @@ pub fn job_from_object(job: &Map<String, Value>) -> Result<JobSnapshot, Protocol
         state,
         progress: int_field(job, "jobprocstatus")?.map(|p| p as f64),
         result_code,
-        result: if state == JobState::Succeeded {
-            result
-        } else {
-            None
-        },
+        result: if state == JobState::Succeeded { result } else { None },
         error,
         command: str_field(job, "cmd")?,
         created: str_field(job, "created")?,
@@ -157,67 +133,37 @@ pub fn job_from_object(job: &Map<String, Value>) -> Result<JobSnapshot, Protocol
 /// The reason a job failed: `jobresult.{errorcode,errortext}` on modern servers, a text
 /// `jobresult` with `jobresultcode` on 2.x servers.
 fn failure_reason(result: Option<&Value>, result_code: Option<i64>, state: JobState) -> ApiError {
-    let fallback_text = if state == JobState::Cancelled {
-        "job was cancelled"
-    } else {
-        "job failed"
-    };
+    let fallback_text = if state == JobState::Cancelled { "job was cancelled" } else { "job failed" };
     match result {
         Some(Value::Object(map)) => ApiError {
-            code: int_field(map, "errorcode")
-                .ok()
-                .flatten()
-                .or(result_code)
-                .unwrap_or_default(),
+            code: int_field(map, "errorcode").ok().flatten().or(result_code).unwrap_or_default(),
             cs_error_code: int_field(map, "cserrorcode").ok().flatten(),
-            text: str_field(map, "errortext")
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| fallback_text.into()),
+            text: str_field(map, "errortext").ok().flatten().unwrap_or_else(|| fallback_text.into()),
         },
-        Some(Value::String(text)) if !text.is_empty() => ApiError {
-            code: result_code.unwrap_or_default(),
-            cs_error_code: None,
-            text: text.clone(),
-        },
-        _ => ApiError {
-            code: result_code.unwrap_or_default(),
-            cs_error_code: None,
-            text: fallback_text.into(),
-        },
+        Some(Value::String(text)) if !text.is_empty() => {
+            ApiError { code: result_code.unwrap_or_default(), cs_error_code: None, text: text.clone() }
+        }
+        _ => ApiError { code: result_code.unwrap_or_default(), cs_error_code: None, text: fallback_text.into() },
     }
 }
 
 /// A string field; numbers are accepted too (ids were integers before 3.x, and XML has no types).
-fn str_field(
-    map: &Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<String>, ProtocolError> {
+fn str_field(map: &Map<String, Value>, field: &'static str) -> Result<Option<String>, ProtocolError> {
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
         Some(Value::Number(number)) => Ok(Some(number.to_string())),
-        Some(other) => Err(ProtocolError::InvalidField {
-            field,
-            value: excerpt(other),
-        }),
+        Some(other) => Err(ProtocolError::InvalidField { field, value: excerpt(other) }),
     }
 }
 
 /// An integer field, as a JSON number or (XML, older servers) a numeric string.
 fn int_field(map: &Map<String, Value>, field: &'static str) -> Result<Option<i64>, ProtocolError> {
-    let invalid = |value: &Value| ProtocolError::InvalidField {
-        field,
-        value: excerpt(value),
-    };
+    let invalid = |value: &Value| ProtocolError::InvalidField { field, value: excerpt(value) };
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(value @ Value::Number(number)) => {
-            number.as_i64().map(Some).ok_or_else(|| invalid(value))
-        }
-        Some(value @ Value::String(text)) => {
-            text.trim().parse().map(Some).map_err(|_| invalid(value))
-        }
+        Some(value @ Value::Number(number)) => number.as_i64().map(Some).ok_or_else(|| invalid(value)),
+        Some(value @ Value::String(text)) => text.trim().parse().map(Some).map_err(|_| invalid(value)),
         Some(other) => Err(invalid(other)),
     }
 }
@@ -233,25 +179,17 @@ mod tests {
 
     #[test]
     fn async_submit_from_json_and_seed_xml() {
-        let env = json_envelope(
-            json!({"deployvirtualmachineresponse": {"id": "vm-1", "jobid": "job-1"}}),
-        );
+        let env = json_envelope(json!({"deployvirtualmachineresponse": {"id": "vm-1", "jobid": "job-1"}}));
         assert_eq!(
             parse_async_submit(&env).unwrap(),
-            AsyncSubmit {
-                job_id: "job-1".into(),
-                resource_id: Some("vm-1".into())
-            }
+            AsyncSubmit { job_id: "job-1".into(), resource_id: Some("vm-1".into()) }
         );
         let xml = b"<deployvirtualmachineresponse>\n<jobid>1</jobid>\n<id>100</id>\n</deployvirtualmachineresponse>";
         let env = parse_envelope(xml, Format::Xml).unwrap();
         assert_eq!(env.name, "deployvirtualmachineresponse");
         assert_eq!(
             parse_async_submit(&env).unwrap(),
-            AsyncSubmit {
-                job_id: "1".into(),
-                resource_id: Some("100".into())
-            }
+            AsyncSubmit { job_id: "1".into(), resource_id: Some("100".into()) }
         );
     }
 
@@ -259,10 +197,7 @@ mod tests {
     fn pending_seed_root_is_accepted() {
         let xml = b"<queryasyncjobresult>\n<jobid>1</jobid>\n<jobstatus>0</jobstatus>\n<jobprocstatus>1</jobprocstatus>\n</queryasyncjobresult>";
         let job = parse_job_status(&parse_envelope(xml, Format::Xml).unwrap()).unwrap();
-        assert_eq!(
-            (job.job_id.as_str(), job.state, job.progress),
-            ("1", JobState::Pending, Some(1.0))
-        );
+        assert_eq!((job.job_id.as_str(), job.state, job.progress), ("1", JobState::Pending, Some(1.0)));
     }
 
     #[test]
@@ -278,35 +213,18 @@ mod tests {
 
     #[test]
     fn failed_job_carries_its_reason_object_or_text() {
-        let env = json_envelope(
-            json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 2,
-            "jobresultcode": 530, "jobresult": {"errorcode": 533, "errortext": "no capacity"}}}),
-        );
+        let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 2,
+            "jobresultcode": 530, "jobresult": {"errorcode": 533, "errortext": "no capacity"}}}));
         let job = parse_job_status(&env).unwrap();
-        assert_eq!(
-            job.error,
-            Some(ApiError {
-                code: 533,
-                cs_error_code: None,
-                text: "no capacity".into()
-            })
-        );
+        assert_eq!(job.error, Some(ApiError { code: 533, cs_error_code: None, text: "no capacity".into() }));
         let xml = b"<queryasyncjobresultresponse><jobid>1</jobid><jobstatus>2</jobstatus><jobresultcode>551</jobresultcode><jobresulttype>text</jobresulttype><jobresult>Unable to deploy</jobresult></queryasyncjobresultresponse>";
         let job = parse_job_status(&parse_envelope(xml, Format::Xml).unwrap()).unwrap();
-        assert_eq!(
-            job.error,
-            Some(ApiError {
-                code: 551,
-                cs_error_code: None,
-                text: "Unable to deploy".into()
-            })
-        );
+        assert_eq!(job.error, Some(ApiError { code: 551, cs_error_code: None, text: "Unable to deploy".into() }));
     }
 
     #[test]
     fn cancelled_is_terminal() {
-        let env =
-            json_envelope(json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 3}}));
+        let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 3}}));
         let job = parse_job_status(&env).unwrap();
         assert!(job.state.is_terminal());
         assert_eq!(job.state, JobState::Cancelled);
@@ -319,48 +237,20 @@ mod tests {
         );
         assert_eq!(
             env.api_error(),
-            Some(ApiError {
-                code: 432,
-                cs_error_code: Some(9999),
-                text: "Unknown API command: foo".into()
-            })
+            Some(ApiError { code: 432, cs_error_code: Some(9999), text: "Unknown API command: foo".into() })
         );
     }
 
     #[test]
     fn bad_bodies_are_typed_errors() {
-        assert!(matches!(
-            parse_envelope(b"{", Format::Json),
-            Err(ProtocolError::Json(_))
-        ));
-        assert!(matches!(
-            parse_envelope(b"[1]", Format::Json),
-            Err(ProtocolError::UnexpectedShape(_))
-        ));
-        assert!(matches!(
-            parse_envelope(b"{}", Format::Json),
-            Err(ProtocolError::UnexpectedShape(_))
-        ));
-        let env =
-            json_envelope(json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 7}}));
-        assert!(matches!(
-            parse_job_status(&env),
-            Err(ProtocolError::InvalidField {
-                field: "jobstatus",
-                ..
-            })
-        ));
+        assert!(matches!(parse_envelope(b"{", Format::Json), Err(ProtocolError::Json(_))));
+        assert!(matches!(parse_envelope(b"[1]", Format::Json), Err(ProtocolError::UnexpectedShape(_))));
+        assert!(matches!(parse_envelope(b"{}", Format::Json), Err(ProtocolError::UnexpectedShape(_))));
+        let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 7}}));
+        assert!(matches!(parse_job_status(&env), Err(ProtocolError::InvalidField { field: "jobstatus", .. })));
         let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobstatus": 1}}));
-        assert_eq!(
-            parse_job_status(&env),
-            Err(ProtocolError::MissingField("jobid"))
-        );
-        let env = json_envelope(
-            json!({"queryasyncjobresultresponse": {"jobid": {"x": 1}, "jobstatus": 1}}),
-        );
-        assert!(matches!(
-            parse_job_status(&env),
-            Err(ProtocolError::InvalidField { field: "jobid", .. })
-        ));
+        assert_eq!(parse_job_status(&env), Err(ProtocolError::MissingField("jobid")));
+        let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobid": {"x": 1}, "jobstatus": 1}}));
+        assert!(matches!(parse_job_status(&env), Err(ProtocolError::InvalidField { field: "jobid", .. })));
     }
 }

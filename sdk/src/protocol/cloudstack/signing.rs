@@ -15,9 +15,7 @@ pub fn java_url_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for &byte in value.as_bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
-                out.push(byte as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(byte as char),
             _ => {
                 out.push('%');
                 out.push(HEX[usize::from(byte >> 4)] as char);
@@ -36,16 +34,10 @@ fn java_order(a: &str, b: &str) -> std::cmp::Ordering {
 /// The string CloudStack signs, before lower-casing: `name=encoded-value` pairs in Java order,
 /// joined by `&`, without any parameter named `signature` (in any case).
 pub fn canonical_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut pairs: Vec<(&str, &str)> = params
-        .into_iter()
-        .filter(|(name, _)| !name.eq_ignore_ascii_case("signature"))
-        .collect();
+    let mut pairs: Vec<(&str, &str)> =
+        params.into_iter().filter(|(name, _)| !name.eq_ignore_ascii_case("signature")).collect();
     pairs.sort_by(|a, b| java_order(a.0, b.0));
-    pairs
-        .iter()
-        .map(|(name, value)| format!("{name}={}", java_url_encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(name, value)| format!("{name}={}", java_url_encode(value))).collect::<Vec<_>>().join("&")
 }
 
 /// The Base64 signature of `params` with `secret_key` (not yet URL-encoded).
@@ -60,20 +52,16 @@ pub fn sign<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, secret_key
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Formats a Unix time as CloudStack's `expires` (`yyyy-MM-dd'T'HH:mm:ss+0000`, UTC).
+/// Formats a Unix time as CloudStack writes dates and reads `expires`
+/// (`yyyy-MM-dd'T'HH:mm:ss+0000`, UTC).
 ///
 /// Written by hand (days-to-civil conversion) rather than pulling a date crate into the wasm
 /// build for one format.
-pub fn format_expires(unix_seconds: u64) -> String {
+pub fn format_date(unix_seconds: u64) -> String {
     let days = (unix_seconds / 86_400) as i64;
     let secs = unix_seconds % 86_400;
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+0000",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+0000", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 → (year, month, day).
@@ -103,10 +91,7 @@ mod tests {
         ];
         let secret = "VDaACYb0LV9eNjTetIOElcVQkvJck_J_QljX_FcHRj87ZKiy0z0ty0ZsYBkoXkY9b7eq1EhwJaw7FF3akA3KBQ";
         assert_eq!(sign(params, secret), "TTpdDq/7j/J58XCRHomKoQXEQds=");
-        assert_eq!(
-            java_url_encode("TTpdDq/7j/J58XCRHomKoQXEQds="),
-            "TTpdDq%2F7j%2FJ58XCRHomKoQXEQds%3D"
-        );
+        assert_eq!(java_url_encode("TTpdDq/7j/J58XCRHomKoQXEQds="), "TTpdDq%2F7j%2FJ58XCRHomKoQXEQds%3D");
     }
 
     #[test]
@@ -129,24 +114,18 @@ mod tests {
 
     #[test]
     fn signature_parameter_is_excluded_and_names_stay_literal() {
-        assert_eq!(
-            canonical_query([("Signature", "x"), ("details[0].key", "a b")]),
-            "details[0].key=a%20b"
-        );
+        assert_eq!(canonical_query([("Signature", "x"), ("details[0].key", "a b")]), "details[0].key=a%20b");
     }
 
     #[test]
     fn names_sort_case_sensitively_uppercase_first() {
-        assert_eq!(
-            canonical_query([("b", "1"), ("B", "2"), ("a", "3")]),
-            "B=2&a=3&b=1"
-        );
+        assert_eq!(canonical_query([("b", "1"), ("B", "2"), ("a", "3")]), "B=2&a=3&b=1");
     }
 
     #[test]
-    fn expires_format() {
-        assert_eq!(format_expires(0), "1970-01-01T00:00:00+0000");
-        assert_eq!(format_expires(1_738_324_800), "2025-01-31T12:00:00+0000");
-        assert_eq!(format_expires(951_782_400), "2000-02-29T00:00:00+0000");
+    fn date_format() {
+        assert_eq!(format_date(0), "1970-01-01T00:00:00+0000");
+        assert_eq!(format_date(1_738_324_800), "2025-01-31T12:00:00+0000");
+        assert_eq!(format_date(951_782_400), "2000-02-29T00:00:00+0000");
     }
 }

@@ -1,1 +1,31 @@
+//! Support for the end-to-end tests: the reference server on a real loopback port.
 
+use jobwire_server::{app, AppState, Config};
+
+/// Seeded ids of the reference server.
+pub mod ids {
+    /// Zone "Zurich-1".
+    pub const ZONE: &str = "a1f2c3d4-0000-4000-8000-000000000001";
+    /// "Small Instance" (deploys succeed).
+    pub const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
+    /// "Huge Instance" (deploys fail with 533).
+    pub const HUGE: &str = "b1f2c3d4-0000-4000-8000-000000000003";
+    /// Template "Debian 12".
+    pub const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
+}
+
+/// Starts a server whose jobs take `job_duration_ms` on `127.0.0.1:0`; returns its API URL.
+/// The server runs until the test's runtime ends.
+pub async fn start_server(job_duration_ms: u64) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let router = app(AppState::new(&Config { job_duration_ms, ..Config::default() }));
+    tokio::spawn(async move { axum_serve(listener, router).await });
+    Ok(format!("http://{address}/client/api"))
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {
+    if let Err(err) = axum::serve(listener, router).await {
+        eprintln!("test server stopped: {err}");
+    }
+}

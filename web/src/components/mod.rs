@@ -1,0 +1,5 @@
+//! The dashboard's views, one component per file.
+
+pub mod job_detail;
+pub mod job_table;
+pub mod submit_form;

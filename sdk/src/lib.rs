@@ -16,7 +16,7 @@ pub mod time;
 pub mod transport;
 
 #[cfg(target_arch = "wasm32")]
-mod js;
+pub mod js;
 
 pub use client::{ApiKeyCredentials, ClientConfig, JobClient, SubmittedJob};
 pub use error::{Error, Result};

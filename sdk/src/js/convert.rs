@@ -50,7 +50,7 @@ fn set_api_error(target: &js_sys::Error, error: &ApiError) {
 }
 
 /// A JS `Error` named after the failure's kind, with its details as properties.
-pub(super) fn error_to_js(error: &Error) -> JsValue {
+pub fn error_to_js(error: &Error) -> JsValue {
     let js_error = js_sys::Error::new(&error.to_string());
     let name = match error {
         Error::Protocol(_) => "ProtocolError",
@@ -73,7 +73,7 @@ pub(super) fn error_to_js(error: &Error) -> JsValue {
             set(&js_error, "jobId", &JsValue::from_str(job_id));
             "TimeoutError"
         }
-        Error::InvalidArgument(_) => "TypeError",
+        Error::InvalidArgument(_) => return type_error(&error.to_string()),
     };
     js_error.set_name(name);
     js_error.into()

@@ -5,6 +5,8 @@
 
 mod convert;
 
+pub use convert::error_to_js;
+
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;

@@ -1,0 +1,97 @@
+//! The SDK in headless Chromium, against the reference server on another origin (CORS):
+//! `./dev test` starts the server and sets `JOBWIRE_TEST_ENDPOINT`.
+#![cfg(target_arch = "wasm32")]
+
+use jobwire::js::{Job, JobClient as JsJobClient};
+use jobwire::{ClientConfig, Error, JobClient, JobState};
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const ENDPOINT: &str = match option_env!("JOBWIRE_TEST_ENDPOINT") {
+    Some(endpoint) => endpoint,
+    None => "http://127.0.0.1:18080/client/api",
+};
+const ZONE: &str = "a1f2c3d4-0000-4000-8000-000000000001";
+const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
+const HUGE: &str = "b1f2c3d4-0000-4000-8000-000000000003";
+const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
+
+fn params(offering: &str) -> Vec<(String, String)> {
+    vec![
+        ("zoneid".into(), ZONE.into()),
+        ("serviceofferingid".into(), offering.into()),
+        ("templateid".into(), TEMPLATE.into()),
+    ]
+}
+
+#[wasm_bindgen_test]
+async fn rust_api_tracks_a_job_to_success_across_origins() {
+    let client = JobClient::new(ClientConfig::new(ENDPOINT)).unwrap();
+    let job = client.submit("deployVirtualMachine", &params(SMALL)).await.unwrap();
+    let mut states = Vec::new();
+    let done = client.wait(&job.job_id, |s| states.push(s.state)).await.unwrap();
+    assert_eq!(done.state, JobState::Succeeded);
+    assert_eq!(states.first(), Some(&JobState::Pending));
+    assert_eq!(done.result.unwrap()["virtualmachine"]["id"], job.resource_id.unwrap().as_str());
+}
+
+#[wasm_bindgen_test]
+async fn rust_api_reports_a_failed_job() {
+    let client = JobClient::new(ClientConfig::new(ENDPOINT)).unwrap();
+    let job = client.submit("deployVirtualMachine", &params(HUGE)).await.unwrap();
+    match client.wait(&job.job_id, |_| {}).await {
+        Err(Error::JobFailed { error, .. }) => assert_eq!(error.code, 533),
+        other => panic!("expected JobFailed, got {other:?}"),
+    }
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap()
+}
+
+fn js_params(offering: &str) -> JsValue {
+    let object = js_sys::Object::new();
+    for (name, value) in params(offering) {
+        Reflect::set(&object, &name.into(), &value.into()).unwrap();
+    }
+    object.into()
+}
+
+fn js_options(endpoint: &str) -> JsValue {
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"endpoint".into(), &endpoint.into()).unwrap();
+    options.into()
+}
+
+#[wasm_bindgen_test]
+async fn js_api_promises_resolve_and_reject_with_named_errors() {
+    let client = JsJobClient::new(js_options(ENDPOINT)).unwrap();
+    let job: Job =
+        JsFuture::from(client.submit("deployVirtualMachine".into(), js_params(SMALL))).await.unwrap().unchecked_into();
+    assert!(!job.id().is_empty());
+    let status = JsFuture::from(job.wait(None)).await.unwrap();
+    assert_eq!(get(&status, "state"), "succeeded");
+    assert_eq!(get(&get(&get(&status, "result"), "virtualmachine"), "id"), job.resource_id().unwrap().as_str());
+
+    let failed: Job =
+        JsFuture::from(client.submit("deployVirtualMachine".into(), js_params(HUGE))).await.unwrap().unchecked_into();
+    let error = JsFuture::from(failed.wait(None)).await.unwrap_err();
+    assert_eq!(get(&error, "name"), "JobFailedError");
+    assert_eq!(get(&error, "code"), 533);
+
+    let error = JsFuture::from(client.submit("frobnicate".into(), JsValue::UNDEFINED)).await.unwrap_err();
+    assert_eq!(get(&error, "name"), "ApiError");
+    assert_eq!(get(&error, "code"), 432);
+}
+
+#[wasm_bindgen_test]
+fn js_api_rejects_bad_options_with_type_error() {
+    let error = JsJobClient::new(js_options("not a url")).err().unwrap();
+    assert_eq!(get(&error, "name"), "TypeError");
+    let error = JsJobClient::new(JsValue::from(3)).err().unwrap();
+    assert!(error.is_instance_of::<js_sys::TypeError>());
+}

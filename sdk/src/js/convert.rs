@@ -50,7 +50,7 @@ fn set_api_error(target: &js_sys::Error, error: &ApiError) {
 }
 
 /// A JS `Error` named after the failure's kind, with its details as properties.
-pub fn error_to_js(error: &Error) -> JsValue {
+pub(super) fn error_to_js(error: &Error) -> JsValue {
     let js_error = js_sys::Error::new(&error.to_string());
     let name = match error {
         Error::Protocol(_) => "ProtocolError",

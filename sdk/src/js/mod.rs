@@ -5,8 +5,6 @@
 
 mod convert;
 
-pub use convert::error_to_js;
-
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;

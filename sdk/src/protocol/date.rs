@@ -4,6 +4,12 @@
 //! wasm build for two fixed formats. Parsers return `None` rather than an error: a date the SDK
 //! cannot read is kept as the server's raw string by the callers, never a reason to reject a body.
 
+/// A calendar date: year, month (1–12), day (1–31).
+pub type Ymd = (i64, u32, u32);
+
+/// A wall-clock time: hour (0–23), minute, second.
+pub type Hms = (u32, u32, u32);
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of CloudStack signing's
 /// `civil_from_days`). Does not validate; see [`unix_seconds`] for that.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -38,11 +44,7 @@ pub fn days_in_month(year: i64, month: u32) -> u32 {
 /// `None` when a field is out of range (month 13, 31 April, 29 February of a common year, hour
 /// 24, second 60 — leap seconds are not representable in Unix time anyway) or the offset is
 /// beyond ±18 h, the widest any zone uses.
-pub fn unix_seconds(
-    (year, month, day): (i64, u32, u32),
-    (hour, minute, second): (u32, u32, u32),
-    offset_seconds: i32,
-) -> Option<i64> {
+pub fn unix_seconds((year, month, day): Ymd, (hour, minute, second): Hms, offset_seconds: i32) -> Option<i64> {
     let valid = (1..=9999).contains(&year)
         && (1..=days_in_month(year, month)).contains(&day)
         && hour < 24
@@ -70,6 +72,10 @@ pub(crate) fn fixed_digits(text: &str) -> Option<u32> {
 
 /// Reads a numeric UTC offset — `+hhmm`, `-hhmm`, `+hh:mm`, `+hh` — as seconds east of UTC.
 pub(crate) fn parse_numeric_offset(text: &str) -> Option<i32> {
+    // Slicing below is by byte; non-ASCII text is never an offset and could split a character.
+    if !text.is_ascii() {
+        return None;
+    }
     let (sign, rest) = match text.as_bytes().first()? {
         b'+' => (1, &text[1..]),
         b'-' => (-1, &text[1..]),
@@ -89,7 +95,11 @@ pub(crate) fn parse_numeric_offset(text: &str) -> Option<i32> {
 }
 
 /// Reads `yyyy-MM-dd` and `HH:mm:ss` (the shared shape of CloudStack dates) into their parts.
-fn parse_date_time(date: &str, time: &str, date_sep: u8) -> Option<((i64, u32, u32), (u32, u32, u32))> {
+fn parse_date_time(date: &str, time: &str, date_sep: u8) -> Option<(Ymd, Hms)> {
+    // Slicing below is by byte; non-ASCII text is never a date and could split a character.
+    if !date.is_ascii() || !time.is_ascii() {
+        return None;
+    }
     let d = date.as_bytes();
     let t = time.as_bytes();
     if d.len() != 10 || d[4] != date_sep || d[7] != date_sep || t.len() != 8 || t[2] != b':' || t[5] != b':' {
@@ -102,7 +112,7 @@ fn parse_date_time(date: &str, time: &str, date_sep: u8) -> Option<((i64, u32, u
 }
 
 /// Reads `yyyy/MM/dd` and `HH:mm:ss` (CLM's shape) into their parts; shared with the CLM module.
-pub(crate) fn parse_slashed_date_time(date: &str, time: &str) -> Option<((i64, u32, u32), (u32, u32, u32))> {
+pub(crate) fn parse_slashed_date_time(date: &str, time: &str) -> Option<(Ymd, Hms)> {
     parse_date_time(date, time, b'/')
 }
 
@@ -178,6 +188,23 @@ mod tests {
             assert_eq!(parse_cloudstack_date(text), None, "{text:?}");
         }
         assert_eq!(parse_cloudstack_date("2024-02-29T00:00:00+0000"), Some(1_709_164_800));
+    }
+
+    #[test]
+    fn multibyte_text_never_panics() {
+        // Characters of 2–4 bytes replacing as many bytes at every position: the byte lengths the
+        // parsers check still match, so only the ASCII guard keeps slicing off a char boundary.
+        for filler in ["é", "€", "😀"] {
+            for template in ["+0530", "2025-01-31T11:10:00+0000", "2011/04/06 17:36:29"] {
+                for at in 0..=template.len() - filler.len() {
+                    let text = format!("{}{filler}{}", &template[..at], &template[at + filler.len()..]);
+                    assert_eq!(parse_numeric_offset(&text), None, "{text:?}");
+                    assert_eq!(parse_cloudstack_date(&text), None, "{text:?}");
+                    let (date, time) = text.split_once(' ').unwrap_or((&text, ""));
+                    assert_eq!(parse_slashed_date_time(date, time), None, "{text:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! Every protocol maps its job status onto [`JobSnapshot`] so the engine, the JS API and the
 //! dashboard handle CloudStack jobs and CLM tasks alike.
 
+pub mod clm;
 pub mod cloudstack;
+pub mod date;
 pub mod xml;
 
 use serde::Serialize;
@@ -54,6 +56,49 @@ pub struct JobSnapshot {
     pub completed: Option<String>,
     /// The whole status object, for fields this model does not name.
     pub raw: Value,
+}
+
+impl JobSnapshot {
+    /// The protocol-neutral status: what the engine and the dashboard act on.
+    pub fn status(&self) -> JobStatus {
+        match self.state {
+            JobState::Pending => JobStatus::Pending { progress: self.progress },
+            JobState::Succeeded => JobStatus::Succeeded { result: self.result.clone().unwrap_or(Value::Null) },
+            JobState::Failed | JobState::Cancelled => {
+                let error = self.error.clone().unwrap_or_else(|| ApiError {
+                    code: self.result_code.unwrap_or_default(),
+                    cs_error_code: None,
+                    text: if self.state == JobState::Cancelled { "job was cancelled" } else { "job failed" }.into(),
+                });
+                JobStatus::Failed { code: error.code, message: error.text, detail: self.raw.clone() }
+            }
+        }
+    }
+}
+
+/// A job's status without protocol details.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Not finished; progress in percent when the server reports it.
+    Pending {
+        /// Progress, 0–100.
+        progress: Option<f64>,
+    },
+    /// Finished with this result.
+    Succeeded {
+        /// The result object.
+        result: Value,
+    },
+    /// Finished in failure (cancelled jobs included).
+    Failed {
+        /// The protocol's error code.
+        code: i64,
+        /// The server's message.
+        message: String,
+        /// The whole status object, for everything else the server said.
+        detail: Value,
+    },
 }
 
 /// An error a server reported in a protocol body: CloudStack's `errorcode`/`cserrorcode`/`errortext`.

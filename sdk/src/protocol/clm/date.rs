@@ -52,7 +52,9 @@ pub fn zone_offset(zone: &str) -> Option<i32> {
     }
     let numeric = ["GMT", "UTC"]
         .iter()
-        .find_map(|prefix| zone.get(..prefix.len()).filter(|p| p.eq_ignore_ascii_case(prefix)).map(|p| &zone[p.len()..]))
+        .find_map(|prefix| {
+            zone.get(..prefix.len()).filter(|p| p.eq_ignore_ascii_case(prefix)).map(|p| &zone[p.len()..])
+        })
         .unwrap_or(zone);
     parse_numeric_offset(numeric)
 }

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use super::response::TaskResult;
 use super::{date, fields, CLOUD_ERROR_CLASS, TASK_CLASS};
 use crate::protocol::{excerpt, ApiError, JobSnapshot, JobState, ProtocolError};
 
@@ -172,6 +173,15 @@ impl Task {
             messages.join("; ")
         };
         Some(ApiError { code, cs_error_code: None, text })
+    }
+
+    /// The inline `results[]`, classified like a `/result` body (a completed search task carries
+    /// its `SearchResults` here as a `<javaClass>:<json>` string).
+    ///
+    /// # Errors
+    /// As [`TaskResult::from_entries`].
+    pub fn inline_result(&self) -> Result<TaskResult, ProtocolError> {
+        TaskResult::from_entries(self.results.clone())
     }
 
     /// `creationTime` as Unix seconds, when its format and zone are readable.
@@ -409,9 +419,15 @@ mod tests {
 
     #[test]
     fn failure_without_errors_names_the_state() {
-        assert_eq!(task(json!({"taskState": "ABORTED"})).error().map(|e| e.text), Some("task failed (taskState ABORTED)".into()));
+        assert_eq!(
+            task(json!({"taskState": "ABORTED"})).error().map(|e| e.text),
+            Some("task failed (taskState ABORTED)".into())
+        );
         let cancelled = task(json!({"taskState": "CANCELLED"})).error();
-        assert_eq!(cancelled, Some(ApiError { code: 0, cs_error_code: None, text: "task was cancelled (taskState CANCELLED)".into() }));
+        assert_eq!(
+            cancelled,
+            Some(ApiError { code: 0, cs_error_code: None, text: "task was cancelled (taskState CANCELLED)".into() })
+        );
         assert_eq!(task(json!({"isError": true})).error().map(|e| e.text), Some("task failed".into()));
         assert_eq!(task(json!({"taskState": "COMPLETED", "isSuccess": true})).error(), None);
     }
@@ -442,7 +458,10 @@ mod tests {
         let bare = ResultEntry::decode_str(" {\"cloudClass\":\"com.x.Y\",\"a\":1}");
         assert_eq!(bare.java_class.as_deref(), Some("com.x.Y"));
         let object = ResultEntry::decode(&json!({"cloudClass": "com.x.Z", "b": 2}));
-        assert_eq!((object.java_class.as_deref(), object.raw_text, object.is_decoded()), (Some("com.x.Z"), None, true));
+        assert_eq!(
+            (object.java_class.as_deref(), object.raw_text.as_deref(), object.is_decoded()),
+            (Some("com.x.Z"), None, true)
+        );
         let nested = ResultEntry::decode_str("com.x.Outer$Inner:[1,2]");
         assert_eq!((nested.java_class.as_deref(), nested.value), (Some("com.x.Outer$Inner"), json!([1, 2])));
     }
@@ -467,7 +486,10 @@ mod tests {
             Task::from_value(&json!({"cloudClass": "com.bmc.cloud.model.beans.StaticPool", "taskInternalUUID": "x"})),
             Err(ProtocolError::UnexpectedShape(_))
         ));
-        assert_eq!(Task::from_value(&json!({"cloudClass": TASK_CLASS})), Err(ProtocolError::MissingField("taskInternalUUID")));
+        assert_eq!(
+            Task::from_value(&json!({"cloudClass": TASK_CLASS})),
+            Err(ProtocolError::MissingField("taskInternalUUID"))
+        );
         for (field, bad) in [
             ("taskProgress", json!("half")),
             ("isError", json!(1)),

@@ -97,6 +97,37 @@ pub fn parse_job_status(envelope: &Envelope) -> Result<JobSnapshot, ProtocolErro
     job_from_object(&envelope.body)
 }
 
+/// One page of `listAsyncJobs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobList {
+    /// `count`: how many jobs match in all pages (0 when the server sends an empty envelope).
+    pub count: u64,
+    /// The jobs of this page.
+    pub jobs: Vec<JobSnapshot>,
+}
+
+/// Reads a `listAsyncJobs` answer: `count` and `asyncjobs` (an empty list is `{}`; XML shows a
+/// one-job list as a single object).
+///
+/// # Errors
+/// [`ProtocolError`] when an entry is not a valid job.
+pub fn parse_job_list(envelope: &Envelope) -> Result<JobList, ProtocolError> {
+    let jobs = match envelope.body.get("asyncjobs") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(job_from_value).collect::<Result<_, _>>()?,
+        Some(single) => vec![job_from_value(single)?],
+    };
+    let count = int_field(&envelope.body, "count")?.map_or(jobs.len() as u64, |c| u64::try_from(c).unwrap_or(0));
+    Ok(JobList { count, jobs })
+}
+
+fn job_from_value(value: &Value) -> Result<JobSnapshot, ProtocolError> {
+    match value {
+        Value::Object(map) => job_from_object(map),
+        other => Err(ProtocolError::UnexpectedShape(format!("job entry is not an object: {}", excerpt(other)))),
+    }
+}
+
 /// Reads one job object (the flat fields of `queryasyncjobresultresponse`).
 pub fn job_from_object(job: &Map<String, Value>) -> Result<JobSnapshot, ProtocolError> {
     let job_id = str_field(job, "jobid")?.ok_or(ProtocolError::MissingField("jobid"))?;
@@ -228,6 +259,27 @@ mod tests {
         let job = parse_job_status(&env).unwrap();
         assert!(job.state.is_terminal());
         assert_eq!(job.state, JobState::Cancelled);
+    }
+
+    #[test]
+    fn job_lists_in_every_shape() {
+        let env = json_envelope(json!({"listasyncjobsresponse": {"count": 2, "asyncjobs": [
+            {"jobid": "a", "jobstatus": 0}, {"jobid": "b", "jobstatus": 1, "jobresult": {"success": true}}]}}));
+        let list = parse_job_list(&env).unwrap();
+        assert_eq!(list.count, 2);
+        assert_eq!(
+            list.jobs.iter().map(|j| (j.job_id.as_str(), j.state)).collect::<Vec<_>>(),
+            vec![("a", JobState::Pending), ("b", JobState::Succeeded)]
+        );
+        assert_eq!(
+            parse_job_list(&json_envelope(json!({"listasyncjobsresponse": {}}))).unwrap(),
+            JobList { count: 0, jobs: vec![] }
+        );
+        let xml = b"<listasyncjobsresponse><count>1</count><asyncjobs><jobid>x</jobid><jobstatus>2</jobstatus></asyncjobs></listasyncjobsresponse>";
+        let list = parse_job_list(&parse_envelope(xml, Format::Xml).unwrap()).unwrap();
+        assert_eq!((list.count, list.jobs[0].state), (1, JobState::Failed));
+        let bad = json_envelope(json!({"listasyncjobsresponse": {"asyncjobs": [1]}}));
+        assert!(matches!(parse_job_list(&bad), Err(ProtocolError::UnexpectedShape(_))));
     }
 
     #[test]

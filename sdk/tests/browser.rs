@@ -2,7 +2,7 @@
 //! `./dev test` starts the server and sets `JOBWIRE_TEST_ENDPOINT`.
 #![cfg(target_arch = "wasm32")]
 
-use jobwire::js::{Job, JobClient as JsJobClient};
+use jobwire::js::JobClient as JsJobClient;
 use jobwire::{ClientConfig, Error, JobClient, JobState};
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
@@ -67,23 +67,34 @@ fn js_options(endpoint: &str) -> JsValue {
     options.into()
 }
 
+/// Calls `target.method(...args)` as JavaScript would and awaits the returned Promise.
+async fn call_method(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let function: js_sys::Function = get(target, method).dyn_into().unwrap();
+    let promise: js_sys::Promise = function.apply(target, &args.iter().collect::<js_sys::Array>())?.dyn_into()?;
+    JsFuture::from(promise).await
+}
+
 #[wasm_bindgen_test]
 async fn js_api_promises_resolve_and_reject_with_named_errors() {
-    let client = JsJobClient::new(js_options(ENDPOINT)).unwrap();
-    let job: Job =
-        JsFuture::from(client.submit("deployVirtualMachine".into(), js_params(SMALL))).await.unwrap().unchecked_into();
-    assert!(!job.id().is_empty());
-    let status = JsFuture::from(job.wait(None)).await.unwrap();
+    let client = JsValue::from(JsJobClient::new(js_options(ENDPOINT)).unwrap());
+    let job = call_method(&client, "submit", &["deployVirtualMachine".into(), js_params(SMALL)]).await.unwrap();
+    let job_id = get(&job, "id").as_string().unwrap();
+    assert!(!job_id.is_empty());
+    let status = call_method(&job, "wait", &[]).await.unwrap();
     assert_eq!(get(&status, "state"), "succeeded");
-    assert_eq!(get(&get(&get(&status, "result"), "virtualmachine"), "id"), job.resource_id().unwrap().as_str());
+    assert_eq!(get(&status, "jobId"), job_id.as_str());
+    assert_eq!(get(&get(&get(&status, "result"), "virtualmachine"), "id"), get(&job, "resourceId"));
+    // The resume token is the job's JSON form.
+    let token = js_sys::JSON::stringify(&job).unwrap().as_string().unwrap();
+    assert!(token.contains(&job_id), "{token}");
 
-    let failed: Job =
-        JsFuture::from(client.submit("deployVirtualMachine".into(), js_params(HUGE))).await.unwrap().unchecked_into();
-    let error = JsFuture::from(failed.wait(None)).await.unwrap_err();
+    let failed = call_method(&client, "submit", &["deployVirtualMachine".into(), js_params(HUGE)]).await.unwrap();
+    let error = call_method(&failed, "wait", &[]).await.unwrap_err();
     assert_eq!(get(&error, "name"), "JobFailedError");
     assert_eq!(get(&error, "code"), 533);
+    assert!(error.is_instance_of::<js_sys::Error>());
 
-    let error = JsFuture::from(client.submit("frobnicate".into(), JsValue::UNDEFINED)).await.unwrap_err();
+    let error = call_method(&client, "submit", &["frobnicate".into(), JsValue::UNDEFINED]).await.unwrap_err();
     assert_eq!(get(&error, "name"), "ApiError");
     assert_eq!(get(&error, "code"), 432);
 }

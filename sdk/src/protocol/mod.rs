@@ -114,6 +114,18 @@ pub struct ApiError {
     pub text: String,
 }
 
+/// Largest response body the parsers accept: 16 MiB, far above any job status or page of a
+/// list (CloudStack's own request limit is 1 MiB), small enough to bound memory.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Refuses bodies over [`MAX_BODY_BYTES`].
+pub(crate) fn check_size(body: &[u8]) -> Result<(), ProtocolError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ProtocolError::TooLarge { size: body.len(), limit: MAX_BODY_BYTES });
+    }
+    Ok(())
+}
+
 /// Response body formats the protocols use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -143,6 +155,14 @@ pub enum ProtocolError {
     /// The body is not well-formed XML.
     #[error("malformed XML response: {0}")]
     Xml(String),
+    /// The body is larger than the parser accepts (a guard against hostile or broken servers).
+    #[error("response of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The body's size.
+        size: usize,
+        /// The limit, [`MAX_BODY_BYTES`].
+        limit: usize,
+    },
     /// The body nests deeper than the parser allows (a guard against hostile input).
     #[error("response nests deeper than {0} levels")]
     TooDeep(usize),

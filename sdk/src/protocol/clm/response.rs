@@ -140,6 +140,7 @@ impl TaskResult {
 /// The objects of a CLM body: the top-level array's items. A lone object is taken as a
 /// one-item array, as a proxy or an older server may unwrap it.
 fn body_items(body: &[u8]) -> Result<Vec<Value>, ProtocolError> {
+    crate::protocol::check_size(body)?;
     let value: Value = serde_json::from_slice(body).map_err(|e| ProtocolError::Json(e.to_string()))?;
     match value {
         Value::Array(items) => Ok(items),

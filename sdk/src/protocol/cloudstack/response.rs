@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::protocol::{excerpt, xml, ApiError, Format, JobSnapshot, JobState, ProtocolError};
+use crate::protocol::{check_size, excerpt, xml, ApiError, Format, JobSnapshot, JobState, ProtocolError};
 
 /// The top-level response object: its name (`deployvirtualmachineresponse`, …) and content.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +37,7 @@ impl Envelope {
 /// # Errors
 /// [`ProtocolError`] when the body is malformed or not an envelope.
 pub fn parse_envelope(body: &[u8], format: Format) -> Result<Envelope, ProtocolError> {
+    check_size(body)?;
     let (name, content) = match format {
         Format::Json => {
             let value: Value = serde_json::from_slice(body).map_err(|e| ProtocolError::Json(e.to_string()))?;
@@ -302,6 +303,19 @@ mod tests {
         assert!(matches!(parse_job_status(&env), Err(ProtocolError::InvalidField { field: "jobstatus", .. })));
         let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobstatus": 1}}));
         assert_eq!(parse_job_status(&env), Err(ProtocolError::MissingField("jobid")));
+        // Empty bodies, HTML error pages, XML bombs, deep nesting, oversized bodies.
+        assert!(matches!(parse_envelope(b"", Format::Json), Err(ProtocolError::Json(_))));
+        assert!(matches!(parse_envelope(b"", Format::Xml), Err(ProtocolError::Xml(_))));
+        let html = b"<html><head><title>502 Bad Gateway</title></head><body><hr>nginx</body></html>";
+        assert!(matches!(parse_envelope(html, Format::Json), Err(ProtocolError::Json(_))));
+        let page = parse_envelope(html, Format::Xml);
+        assert!(page.is_err() || parse_job_status(&page.unwrap()) == Err(ProtocolError::MissingField("jobid")));
+        let bomb = br#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><r>&lol2;</r>"#;
+        assert!(matches!(parse_envelope(bomb, Format::Xml), Err(ProtocolError::Xml(text)) if text.contains("lol2")));
+        let deep = "[".repeat(10_000);
+        assert!(matches!(parse_envelope(deep.as_bytes(), Format::Json), Err(ProtocolError::Json(_))));
+        let huge = vec![b' '; crate::protocol::MAX_BODY_BYTES + 1];
+        assert!(matches!(parse_envelope(&huge, Format::Json), Err(ProtocolError::TooLarge { .. })));
         let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobid": {"x": 1}, "jobstatus": 1}}));
         assert!(matches!(parse_job_status(&env), Err(ProtocolError::InvalidField { field: "jobid", .. })));
     }

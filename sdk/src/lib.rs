@@ -18,6 +18,10 @@ pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod js;
 
+// Unit tests run in headless Chromium too when built for wasm.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 pub use client::{ApiKeyCredentials, ClientConfig, JobClient, SubmittedJob};
 pub use error::{Error, Result};
 pub use protocol::{JobSnapshot, JobState};

@@ -111,7 +111,10 @@ impl Waiter {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn policy() -> PollPolicy {
         PollPolicy {

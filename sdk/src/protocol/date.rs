@@ -135,7 +135,10 @@ pub fn parse_cloudstack_date(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn days_from_civil_matches_known_days() {

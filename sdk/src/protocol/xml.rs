@@ -203,8 +203,11 @@ fn write_element(out: &mut String, name: &str, value: &Value) {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn leaf_nested_and_repeated_elements() {

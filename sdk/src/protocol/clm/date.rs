@@ -75,7 +75,10 @@ pub fn parse_clm_date(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn seed_timestamps() {

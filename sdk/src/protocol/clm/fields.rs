@@ -84,8 +84,11 @@ pub(crate) fn loose_integer(value: &Value) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn map(value: Value) -> Map<String, Value> {
         match value {

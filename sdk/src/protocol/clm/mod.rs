@@ -34,9 +34,12 @@ pub const SEARCH_RESULTS_CLASS: &str = "com.bmc.cloud.model.beans.SearchResults"
 /// Tests over the documented bodies kept in `sdk/tests/fixtures/clm/` (see its README).
 #[cfg(test)]
 mod fixture_tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use crate::protocol::{ApiError, JobState};
     use serde_json::{json, Value};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const QUEUED: &[u8] = include_bytes!("../../../tests/fixtures/clm/queued_task.json");
     const COMPLETED: &[u8] = include_bytes!("../../../tests/fixtures/clm/completed_task.json");

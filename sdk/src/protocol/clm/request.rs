@@ -257,8 +257,11 @@ pub fn result_url(base: &str, task_internal_uuid: &str) -> Result<String, Protoc
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const ID: &str = "46c723fa-48e0-41fd-86d5-47caa2318488";
 

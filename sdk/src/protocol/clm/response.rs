@@ -205,10 +205,13 @@ pub fn parse_task_result(body: &[u8]) -> Result<TaskResult, ProtocolError> {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use crate::protocol::clm::{CLOUD_ERROR_CLASS, TASK_CLASS};
     use crate::protocol::JobState;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn bytes(value: Value) -> Vec<u8> {
         value.to_string().into_bytes()

@@ -356,8 +356,11 @@ pub(crate) fn is_cloud_error(value: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn task(extra: Value) -> Task {
         let mut value = json!({"cloudClass": TASK_CLASS, "taskInternalUUID": "t-1"});

@@ -192,8 +192,11 @@ fn one_or_many<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<V
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn vm_from_json_and_from_xml_shaped_values_agree() {

@@ -129,7 +129,10 @@ impl Request {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn unsigned_request_encodes_names_and_values() {

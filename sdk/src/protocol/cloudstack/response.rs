@@ -202,8 +202,11 @@ fn int_field(map: &Map<String, Value>, field: &'static str) -> Result<Option<i64
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use serde_json::json;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn json_envelope(value: Value) -> Envelope {
         parse_envelope(value.to_string().as_bytes(), Format::Json).unwrap()

@@ -100,8 +100,11 @@ pub fn logout_request() -> Request {
 
 #[cfg(test)]
 mod tests {
+    // In wasm the same tests run in headless Chromium (`./dev test`).
     use super::*;
     use crate::protocol::cloudstack::parse_envelope;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn login_body_is_form_encoded_without_credentials_params() {

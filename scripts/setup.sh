@@ -58,4 +58,14 @@ if [ -f "$ROOT/tests/e2e/package-lock.json" ]; then
     log "tests/e2e node_modules present"
   fi
 fi
+# 6. The Node package tests' npm packages (typescript, and a link to pkg/, built later).
+if [ -f "$ROOT/tests/node/package-lock.json" ]; then
+  if [ ! -e "$ROOT/tests/node/node_modules/typescript" ] || \
+     ! cmp -s "$ROOT/tests/node/package-lock.json" "$ROOT/tests/node/node_modules/.package-lock.json.copy"; then
+    log "npm ci in tests/node"
+    (cd "$ROOT/tests/node" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.copy)
+  else
+    log "tests/node node_modules present"
+  fi
+fi
 log "done"

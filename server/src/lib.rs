@@ -1,18 +1,26 @@
 //! The reference server: CloudStack's API at `/client/api`, the dashboard at `/`, CORS for
-//! browser clients on other origins.
+//! browser clients on other origins, everything persisted in SQLite.
 
 pub mod cloudstack;
 mod cors;
-pub mod jobs;
+pub mod effects;
+pub mod hub;
+pub mod model;
+pub mod scenario;
 pub mod seed;
+pub mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::routing::any;
 use axum::Router;
 use tower_http::services::ServeDir;
+
+use crate::cloudstack::auth::SessionKeyCheck;
+use crate::hub::Hub;
+use crate::scenario::Scenario;
+use crate::store::{Store, StoreError};
 
 /// Command-line / environment configuration.
 #[derive(Debug, Clone, clap::Parser)]
@@ -24,12 +32,37 @@ pub struct Config {
     /// Directory of the built dashboard, served at `/`.
     #[arg(long, env = "JOBWIRE_DIST", default_value = "dist")]
     pub dist: PathBuf,
-    /// How long an async job stays pending, in milliseconds.
+    /// SQLite database file; without it everything lives in memory and is lost at exit.
+    #[arg(long, env = "JOBWIRE_DB")]
+    pub db: Option<PathBuf>,
+    /// Median duration of an async job, ms.
     #[arg(long, env = "JOBWIRE_JOB_DURATION_MS", default_value_t = 3000)]
     pub job_duration_ms: u64,
+    /// 95th percentile of job durations, ms: log-normal durations; without it every job takes the median.
+    #[arg(long, env = "JOBWIRE_JOB_DURATION_P95_MS")]
+    pub job_duration_p95_ms: Option<u64>,
+    /// Share of jobs that fail at random with an internal error (0–1).
+    #[arg(long, env = "JOBWIRE_FAILURE_RATE", default_value_t = 0.0)]
+    pub failure_rate: f64,
+    /// Seed of every random choice, so runs repeat.
+    #[arg(long, env = "JOBWIRE_SEED", default_value_t = 1)]
+    pub seed: u64,
     /// Extra origins allowed by CORS (besides localhost / 127.0.0.1 on any port).
     #[arg(long = "cors-origin", env = "JOBWIRE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Which session credentials a session request must carry.
+    #[arg(long, value_enum, default_value = "cookie-and-parameter")]
+    pub session_check: SessionKeyCheck,
+    /// CloudStack's `enforce.post.requests.and.timestamps`: signed requests need
+    /// signatureVersion 3 with `expires` at most 15 minutes ahead.
+    #[arg(long)]
+    pub enforce_timestamps: bool,
+    /// Session inactivity timeout, seconds.
+    #[arg(long, default_value_t = 1800)]
+    pub session_timeout_secs: u64,
+    /// The demo user.
+    #[command(flatten)]
+    pub demo: seed::DemoUser,
 }
 
 impl Default for Config {
@@ -37,8 +70,16 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:0".into(),
             dist: PathBuf::from("dist"),
+            db: None,
             job_duration_ms: 3000,
+            job_duration_p95_ms: None,
+            failure_rate: 0.0,
+            seed: 1,
             cors_origins: Vec::new(),
+            session_check: SessionKeyCheck::CookieAndParameter,
+            enforce_timestamps: false,
+            session_timeout_secs: 1800,
+            demo: seed::DemoUser::default(),
         }
     }
 }
@@ -46,23 +87,43 @@ impl Default for Config {
 /// Shared state of every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// The async jobs.
-    pub jobs: Arc<jobs::JobStore>,
-    /// How long a job runs.
-    pub job_duration: Duration,
+    /// Users, sessions, jobs, resources.
+    pub hub: Arc<Hub>,
+    /// Durations and failures.
+    pub scenario: Arc<Scenario>,
+    /// Session credential rule.
+    pub session_check: SessionKeyCheck,
+    /// Whether signed requests need a bounded `expires`.
+    pub enforce_timestamps: bool,
+    /// Session timeout, seconds.
+    pub session_timeout_secs: u64,
     dist: PathBuf,
     cors_origins: Arc<Vec<String>>,
 }
 
 impl AppState {
-    /// State for `config`, with an empty job store.
-    pub fn new(config: &Config) -> Self {
-        AppState {
-            jobs: Arc::new(jobs::JobStore::default()),
-            job_duration: Duration::from_millis(config.job_duration_ms),
+    /// Opens the database, adds the demo user and resumes unfinished jobs. Needs a tokio runtime.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database cannot be opened or read.
+    pub fn new(config: &Config) -> Result<Self, StoreError> {
+        let store = Store::open(config.db.as_deref())?;
+        let hub = Hub::load(store)?;
+        hub.put_user(config.demo.to_user())?;
+        hub.resume_pending();
+        let duration = match config.job_duration_p95_ms {
+            Some(p95_ms) => scenario::Duration::LogNormal { median_ms: config.job_duration_ms, p95_ms },
+            None => scenario::Duration::Fixed(config.job_duration_ms),
+        };
+        Ok(AppState {
+            hub,
+            scenario: Arc::new(Scenario::new(config.seed, duration, config.failure_rate)),
+            session_check: config.session_check,
+            enforce_timestamps: config.enforce_timestamps,
+            session_timeout_secs: config.session_timeout_secs,
             dist: config.dist.clone(),
             cors_origins: Arc::new(config.cors_origins.clone()),
-        }
+        })
     }
 }
 

@@ -1,12 +1,13 @@
 //! The CloudStack API as a client sees it, through the router without a socket.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use jobwire::protocol::cloudstack::{parse_async_submit, parse_envelope, parse_job_status};
-use jobwire::protocol::{Format, JobState};
+use jobwire::protocol::cloudstack::{parse_async_submit, parse_envelope, parse_job_list, parse_job_status, Auth};
+use jobwire::protocol::{Format, JobSnapshot, JobState};
+use jobwire_server::model::User;
 use jobwire_server::{app, AppState, Config};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -16,78 +17,141 @@ const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
 const HUGE: &str = "b1f2c3d4-0000-4000-8000-000000000003";
 const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
 
+fn state_with(config: Config) -> AppState {
+    AppState::new(&config).expect("state")
+}
+
 fn state(job_duration_ms: u64) -> AppState {
-    AppState::new(&Config { job_duration_ms, ..Config::default() })
+    state_with(Config { job_duration_ms, ..Config::default() })
+}
+
+fn demo_auth() -> Auth {
+    let demo = Config::default().demo;
+    Auth::ApiKey { api_key: demo.api_key, secret_key: demo.secret_key, expires_in_secs: Some(600) }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// A signed query string for `command` with `params`.
+fn signed(command: &str, params: &[(&str, &str)], format: Format, auth: &Auth) -> String {
+    let request = params.iter().fold(jobwire::protocol::cloudstack::Request::new(command), |r, (k, v)| r.param(*k, *v));
+    request.encode(format, auth, unix_now())
 }
 
 struct Reply {
     status: StatusCode,
-    content_type: String,
-    description: Option<String>,
+    headers: axum::http::HeaderMap,
     body: Vec<u8>,
 }
 
-async fn call(state: &AppState, request: Request<Body>) -> Reply {
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+    fn job(&self, format: Format) -> JobSnapshot {
+        parse_job_status(&parse_envelope(&self.body, format).unwrap()).unwrap()
+    }
+}
+
+async fn send(state: &AppState, request: Request<Body>) -> Reply {
     let response = app(state.clone()).oneshot(request).await.unwrap();
     let status = response.status();
-    let header = |name| response.headers().get(name).map(|v: &header::HeaderValue| v.to_str().unwrap().to_owned());
-    let content_type = header(header::CONTENT_TYPE.as_str()).unwrap_or_default();
-    let description = header("x-description");
+    let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, content_type, description, body }
+    Reply { status, headers, body }
 }
 
 async fn get(state: &AppState, query: &str) -> Reply {
-    call(state, Request::get(format!("/client/api?{query}")).body(Body::empty()).unwrap()).await
+    send(state, Request::get(format!("/client/api?{query}")).body(Body::empty()).unwrap()).await
 }
 
-async fn post(state: &AppState, form: &str) -> Reply {
-    let request = Request::post("/client/api")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form.to_owned()))
-        .unwrap();
-    call(state, request).await
+async fn post(state: &AppState, form: &str, cookies: Option<&str>) -> Reply {
+    let mut request = Request::post("/client/api").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookies) = cookies {
+        request = request.header(header::COOKIE, cookies);
+    }
+    send(state, request.body(Body::from(form.to_owned())).unwrap()).await
 }
 
-fn deploy_query(offering: &str, format: &str) -> String {
-    format!("command=deployVirtualMachine&zoneid={ZONE}&serviceofferingid={offering}&templateid={TEMPLATE}&response={format}")
+async fn call(state: &AppState, command: &str, params: &[(&str, &str)]) -> Reply {
+    post(state, &signed(command, params, Format::Json, &demo_auth()), None).await
+}
+
+async fn deploy(state: &AppState, offering: &str) -> (String, String) {
+    let reply = call(
+        state,
+        "deployVirtualMachine",
+        &[("zoneid", ZONE), ("serviceofferingid", offering), ("templateid", TEMPLATE)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", String::from_utf8_lossy(&reply.body));
+    let submit = parse_async_submit(&parse_envelope(&reply.body, Format::Json).unwrap()).unwrap();
+    (submit.job_id, submit.resource_id.unwrap())
+}
+
+async fn wait_job(state: &AppState, job_id: &str) -> JobSnapshot {
+    for _ in 0..200 {
+        let job = call(state, "queryAsyncJobResult", &[("jobid", job_id)]).await.job(Format::Json);
+        if job.state.is_terminal() {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("job {job_id} did not finish");
 }
 
 #[tokio::test]
-async fn unknown_command_is_432_in_json_and_xml() {
+async fn unknown_command_is_432_in_json_and_xml_once_authenticated() {
     let state = state(0);
-    let reply = get(&state, "command=frobnicate&response=json").await;
+    let reply = call(&state, "frobnicate", &[]).await;
     assert_eq!(reply.status.as_u16(), 432);
-    assert_eq!(reply.content_type, "application/json; charset=UTF-8");
-    let body: Value = serde_json::from_slice(&reply.body).unwrap();
-    assert_eq!(body["errorresponse"]["errorcode"], 432);
-    assert_eq!(body["errorresponse"]["errortext"], "Unknown API command: frobnicate");
-    assert_eq!(reply.description.as_deref(), Some("Unknown API command: frobnicate"));
+    assert_eq!(reply.header("content-type"), Some("application/json; charset=UTF-8"));
+    assert_eq!(reply.json()["errorresponse"]["errortext"], "Unknown API command: frobnicate");
+    assert_eq!(reply.header("x-description"), Some("Unknown API command: frobnicate"));
 
-    let reply = get(&state, "command=frobnicate").await;
+    let reply = post(&state, &signed("frobnicate", &[], Format::Xml, &demo_auth()), None).await;
     assert_eq!(reply.status.as_u16(), 432);
-    assert_eq!(reply.content_type, "text/xml; charset=UTF-8");
+    assert_eq!(reply.header("content-type"), Some("text/xml; charset=UTF-8"));
     let envelope = parse_envelope(&reply.body, Format::Xml).unwrap();
-    assert_eq!(envelope.name, "errorresponse");
-    assert_eq!(envelope.api_error().unwrap().code, 432);
+    assert_eq!((envelope.name.as_str(), envelope.api_error().unwrap().code), ("errorresponse", 432));
 }
 
 #[tokio::test]
-async fn missing_command_and_malformed_params_are_errors_not_panics() {
+async fn unsigned_tampered_and_expired_requests_get_401() {
     let state = state(0);
-    let reply = get(&state, "response=json").await;
-    assert_eq!(reply.status.as_u16(), 432);
-    // Broken percent-escapes decode leniently (as literal text), so this is an unknown command.
-    let reply = get(&state, "command=%ZZ%FF&response=json").await;
-    assert_eq!(reply.status.as_u16(), 432);
-    let body: Value = serde_json::from_slice(&reply.body).unwrap();
-    assert!(body["errorresponse"]["errortext"].as_str().unwrap().starts_with("Unknown API command: %ZZ"));
+    let reply = get(&state, "command=listZones&response=json").await;
+    assert_eq!(reply.status.as_u16(), 401);
+    assert_eq!(
+        reply.json()["listzonesresponse"]["errortext"],
+        "unable to verify user credentials and/or request signature"
+    );
+
+    let good = signed("listZones", &[("keyword", "zurich")], Format::Json, &demo_auth());
+    assert_eq!(post(&state, &good, None).await.status, StatusCode::OK);
+    let tampered = good.replace("keyword=zurich", "keyword=frankfurt");
+    assert_eq!(post(&state, &tampered, None).await.status.as_u16(), 401);
+
+    let wrong_secret =
+        Auth::ApiKey { api_key: Config::default().demo.api_key, secret_key: "nope".into(), expires_in_secs: None };
+    assert_eq!(post(&state, &signed("listZones", &[], Format::Json, &wrong_secret), None).await.status.as_u16(), 401);
+
+    let request = jobwire::protocol::cloudstack::Request::new("listZones");
+    let expired = request.encode(Format::Json, &demo_auth(), unix_now() - 3600);
+    assert_eq!(post(&state, &expired, None).await.status.as_u16(), 401);
+    // signatureVersion=3 without expires.
+    let no_expiry = expired.split('&').filter(|p| !p.starts_with("expires=")).collect::<Vec<_>>().join("&");
+    assert_eq!(post(&state, &no_expiry, None).await.status.as_u16(), 401);
 }
 
 #[tokio::test]
 async fn missing_and_invalid_parameters_are_431() {
     let state = state(0);
-    let reply = get(&state, "command=deployVirtualMachine&response=json").await;
+    let reply = call(&state, "deployVirtualMachine", &[]).await;
     assert_eq!(reply.status.as_u16(), 431);
     let envelope = parse_envelope(&reply.body, Format::Json).unwrap();
     assert_eq!(envelope.name, "deployvirtualmachineresponse");
@@ -95,59 +159,184 @@ async fn missing_and_invalid_parameters_are_431() {
         envelope.api_error().unwrap().text,
         "Unable to execute API command deployvirtualmachine due to missing parameter zoneid"
     );
-    let reply = get(&state, &deploy_query("no-such-offering", "json")).await;
+    let reply = call(
+        &state,
+        "deployVirtualMachine",
+        &[("zoneid", ZONE), ("serviceofferingid", "nope"), ("templateid", TEMPLATE)],
+    )
+    .await;
     assert_eq!(reply.status.as_u16(), 431);
-    let reply = get(&state, "command=queryAsyncJobResult&jobid=nope&response=json").await;
-    assert_eq!(reply.status.as_u16(), 431);
+    assert_eq!(call(&state, "queryAsyncJobResult", &[("jobid", "nope")]).await.status.as_u16(), 431);
+    assert_eq!(call(&state, "listVolumes", &[("page", "x"), ("pagesize", "2")]).await.status.as_u16(), 431);
 }
 
 #[tokio::test]
-async fn deployed_job_is_pending_then_succeeds_with_its_vm() {
+async fn deployed_job_is_pending_then_succeeds_with_its_vm_json_and_xml() {
     let state = state(300);
-    let reply = post(&state, &deploy_query(SMALL, "json")).await;
-    assert_eq!(reply.status, StatusCode::OK);
-    let submit = parse_async_submit(&parse_envelope(&reply.body, Format::Json).unwrap()).unwrap();
-    let vm_id = submit.resource_id.clone().unwrap();
+    let (job_id, vm_id) = deploy(&state, SMALL).await;
+    let pending = call(&state, "queryAsyncJobResult", &[("jobid", &job_id)]).await.job(Format::Json);
+    assert_eq!((pending.state, pending.result), (JobState::Pending, None));
+    let vms = call(&state, "listVirtualMachines", &[("id", &vm_id)]).await.json();
+    assert_eq!(vms["listvirtualmachinesresponse"]["virtualmachine"][0]["state"], "Starting");
 
-    let query = format!("command=queryAsyncJobResult&jobId={}&response=json", submit.job_id);
-    let pending = parse_job_status(&parse_envelope(&get(&state, &query).await.body, Format::Json).unwrap()).unwrap();
-    assert_eq!(pending.state, JobState::Pending);
-    assert_eq!(pending.result, None);
-
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    let done = parse_job_status(&parse_envelope(&get(&state, &query).await.body, Format::Json).unwrap()).unwrap();
+    let done = wait_job(&state, &job_id).await;
     assert_eq!(done.state, JobState::Succeeded);
     let vm = &done.result.unwrap()["virtualmachine"];
-    assert_eq!(vm["id"], vm_id.as_str());
-    assert_eq!(vm["zoneid"], ZONE);
-    assert_eq!(vm["state"], "Running");
+    assert_eq!((vm["id"].as_str(), vm["state"].as_str()), (Some(vm_id.as_str()), Some("Running")));
     assert_eq!(done.raw["jobinstanceid"], vm_id.as_str());
+
+    let xml =
+        post(&state, &signed("queryAsyncJobResult", &[("jobid", &job_id)], Format::Xml, &demo_auth()), None).await;
+    assert!(String::from_utf8_lossy(&xml.body).contains("cloud-stack-version=\"4.19.0.0\""));
+    let from_xml = xml.job(Format::Xml);
+    assert_eq!(from_xml.result.unwrap()["virtualmachine"]["id"], vm_id.as_str());
 }
 
 #[tokio::test]
-async fn xml_answers_parse_like_json_ones() {
+async fn capacity_failure_and_vm_lifecycle() {
     let state = state(0);
-    let reply = get(&state, &deploy_query(SMALL, "xml")).await;
-    assert_eq!(reply.content_type, "text/xml; charset=UTF-8");
-    assert!(String::from_utf8_lossy(&reply.body).contains("cloud-stack-version=\"4.19.0.0\""));
-    let submit = parse_async_submit(&parse_envelope(&reply.body, Format::Xml).unwrap()).unwrap();
-    let reply = get(&state, &format!("command=queryAsyncJobResult&jobid={}", submit.job_id)).await;
-    let done = parse_job_status(&parse_envelope(&reply.body, Format::Xml).unwrap()).unwrap();
+    let (job_id, vm_id) = deploy(&state, HUGE).await;
+    let failed = wait_job(&state, &job_id).await;
+    assert_eq!((failed.state, failed.error.unwrap().code), (JobState::Failed, 533));
+    let vms = call(&state, "listVirtualMachines", &[("id", &vm_id)]).await.json();
+    assert_eq!(vms["listvirtualmachinesresponse"]["virtualmachine"][0]["state"], "Error");
+
+    let (job_id, vm_id) = deploy(&state, SMALL).await;
+    wait_job(&state, &job_id).await;
+    // Starting a running VM is refused at once; stopping it is a job.
+    assert_eq!(call(&state, "startVirtualMachine", &[("id", &vm_id)]).await.status.as_u16(), 431);
+    let stop = call(&state, "stopVirtualMachine", &[("id", &vm_id)]).await.json();
+    let stopped = wait_job(&state, stop["stopvirtualmachineresponse"]["jobid"].as_str().unwrap()).await;
+    assert_eq!(stopped.result.unwrap()["virtualmachine"]["state"], "Stopped");
+
+    // A volume attached to it.
+    let created = call(&state, "createVolume", &[("name", "data"), ("zoneid", ZONE), ("size", "10")]).await.json();
+    let volume_id = created["createvolumeresponse"]["id"].as_str().unwrap().to_owned();
+    wait_job(&state, created["createvolumeresponse"]["jobid"].as_str().unwrap()).await;
+    let attach = call(&state, "attachVolume", &[("id", &volume_id), ("virtualmachineid", &vm_id)]).await.json();
+    let attached = wait_job(&state, attach["attachvolumeresponse"]["jobid"].as_str().unwrap()).await;
+    assert_eq!(attached.result.unwrap()["volume"]["virtualmachineid"], vm_id.as_str());
+    assert_eq!(call(&state, "deleteVolume", &[("id", &volume_id)]).await.status.as_u16(), 431);
+}
+
+#[tokio::test]
+async fn prefer_wait_holds_the_answer_until_the_job_finishes() {
+    let state = state(400);
+    let (job_id, _) = deploy(&state, SMALL).await;
+    let request = Request::post("/client/api")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("prefer", "wait=10")
+        .body(Body::from(signed("queryAsyncJobResult", &[("jobid", &job_id)], Format::Json, &demo_auth())))
+        .unwrap();
+    let started = Instant::now();
+    let reply = send(&state, request).await;
+    let waited = started.elapsed();
+    assert_eq!(reply.job(Format::Json).state, JobState::Succeeded);
+    assert_eq!(reply.header("preference-applied"), Some("wait=10"));
+    assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(5), "{waited:?}");
+}
+
+#[tokio::test]
+async fn list_async_jobs_and_list_apis() {
+    let state = state(0);
+    for _ in 0..3 {
+        deploy(&state, SMALL).await;
+    }
+    let reply = call(&state, "listAsyncJobs", &[("page", "2"), ("pagesize", "2")]).await;
+    let list = parse_job_list(&parse_envelope(&reply.body, Format::Json).unwrap()).unwrap();
+    assert_eq!((list.count, list.jobs.len()), (3, 1));
+    let apis = call(&state, "listApis", &[]).await.json();
+    let deploy_api = apis["listapisresponse"]["api"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "deployVirtualMachine")
+        .unwrap()
+        .clone();
+    assert_eq!(deploy_api["isasync"], true);
+    assert!(deploy_api["params"].as_array().unwrap().iter().any(|p| p["name"] == "zoneid" && p["required"] == true));
+}
+
+#[tokio::test]
+async fn another_users_job_is_531() {
+    let state = state(0);
+    let (job_id, _) = deploy(&state, SMALL).await;
+    let other = User {
+        id: "other-user".into(),
+        account_id: "other-account".into(),
+        username: "mallory".into(),
+        password: "pw".into(),
+        account: "mallory".into(),
+        domain: "/".into(),
+        domain_id: "d".into(),
+        api_key: "mallory-key".into(),
+        secret_key: "mallory-secret".into(),
+    };
+    state.hub.put_user(other).unwrap();
+    let auth =
+        Auth::ApiKey { api_key: "mallory-key".into(), secret_key: "mallory-secret".into(), expires_in_secs: None };
+    let reply = post(&state, &signed("queryAsyncJobResult", &[("jobid", &job_id)], Format::Json, &auth), None).await;
+    assert_eq!(reply.status.as_u16(), 531);
+    let reply = post(&state, &signed("listAsyncJobs", &[], Format::Json, &auth), None).await;
+    assert_eq!(reply.json()["listasyncjobsresponse"], serde_json::json!({}));
+}
+
+#[tokio::test]
+async fn session_login_cookies_and_logout() {
+    let state = state(0);
+    let demo = Config::default().demo;
+    let form = format!("command=login&username={}&password={}&response=json", demo.username, demo.password);
+    assert_eq!(get(&state, &form).await.status.as_u16(), 405);
+    let bad =
+        post(&state, &format!("command=login&username={}&password=wrong&response=json", demo.username), None).await;
+    assert_eq!((bad.status.as_u16(), bad.json()["loginresponse"]["errorcode"].as_i64()), (531, Some(531)));
+
+    let login = post(&state, &form, None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    let key = login.json()["loginresponse"]["sessionkey"].as_str().unwrap().to_owned();
+    let cookies: Vec<String> = login
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(cookies.len(), 2);
+    let cookie_header = cookies.join("; ");
+
+    let query = format!("command=listZones&sessionkey={key}&response=json");
+    assert_eq!(post(&state, &query, Some(&cookie_header)).await.status, StatusCode::OK);
+    // CloudStack's default check wants the cookies too.
+    assert_eq!(post(&state, &query, None).await.status.as_u16(), 401);
+    assert_eq!(
+        post(&state, "command=listZones&sessionkey=forged&response=json", Some(&cookie_header)).await.status.as_u16(),
+        401
+    );
+
+    let logout = post(&state, &format!("command=logout&sessionkey={key}&response=json"), Some(&cookie_header)).await;
+    assert_eq!(logout.json()["logoutresponse"]["description"], "success");
+    assert_eq!(post(&state, &query, Some(&cookie_header)).await.status.as_u16(), 401);
+}
+
+#[tokio::test]
+async fn a_restart_on_the_same_database_loses_nothing() {
+    let dir = std::env::temp_dir().join(format!("jobwire-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("state.db");
+    let _ = std::fs::remove_file(&db);
+    let config = Config { db: Some(db.clone()), job_duration_ms: 300, ..Config::default() };
+    let (job_id, vm_id) = {
+        let state = state_with(config.clone());
+        deploy(&state, SMALL).await
+    };
+    // "Restart": a new state on the same file, the old runner gone with its runtime tasks.
+    let state = state_with(config);
+    let done = wait_job(&state, &job_id).await;
     assert_eq!(done.state, JobState::Succeeded);
-    assert_eq!(done.result.unwrap()["virtualmachine"]["id"], submit.resource_id.unwrap().as_str());
-}
-
-#[tokio::test]
-async fn oversized_offering_fails_with_capacity_error() {
-    let state = state(0);
-    let submit = parse_async_submit(
-        &parse_envelope(&get(&state, &deploy_query(HUGE, "json")).await.body, Format::Json).unwrap(),
-    )
-    .unwrap();
-    let reply = get(&state, &format!("command=queryAsyncJobResult&jobid={}&response=json", submit.job_id)).await;
-    let done = parse_job_status(&parse_envelope(&reply.body, Format::Json).unwrap()).unwrap();
-    assert_eq!(done.state, JobState::Failed);
-    assert_eq!(done.error.unwrap().code, 533);
+    let vms = call(&state, "listVirtualMachines", &[]).await.json();
+    let listed = vms["listvirtualmachinesresponse"]["virtualmachine"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "no VM lost or duplicated");
+    assert_eq!((listed[0]["id"].as_str(), listed[0]["state"].as_str()), (Some(vm_id.as_str()), Some("Running")));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -163,11 +352,9 @@ async fn cors_allows_loopback_origins_with_credentials_and_refuses_others() {
             .body(Body::empty())
             .unwrap()
     };
-    let response = app(state.clone()).oneshot(preflight("http://127.0.0.1:5555")).await.unwrap();
-    let headers = response.headers();
-    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://127.0.0.1:5555");
-    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
-
-    let response = app(state).oneshot(preflight("http://evil.example")).await.unwrap();
-    assert!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let reply = send(&state, preflight("http://127.0.0.1:5555")).await;
+    assert_eq!(reply.header("access-control-allow-origin"), Some("http://127.0.0.1:5555"));
+    assert_eq!(reply.header("access-control-allow-credentials"), Some("true"));
+    let reply = send(&state, preflight("http://evil.example")).await;
+    assert_eq!(reply.header("access-control-allow-origin"), None);
 }

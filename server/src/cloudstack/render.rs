@@ -5,8 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
-/// The version we claim in XML's `cloud-stack-version`.
-const CLOUDSTACK_VERSION: &str = "4.19.0.0";
+use jobwire::protocol::cloudstack::serialize::CLOUDSTACK_VERSION;
 
 /// The response format a request asked for (`response=json|xml`, XML otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +29,14 @@ impl Format {
 /// CloudStack's response name for a command: lower-cased name + `response`.
 pub fn response_name(command: &str) -> String {
     format!("{}response", command.to_lowercase())
+}
+
+/// The object inside a JSON value (an empty map for anything else).
+pub fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// Renders `body` in the `name` envelope.
@@ -62,7 +69,31 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
-    /// 431: a missing or invalid parameter of `command`.
+    /// 401: credentials or signature not accepted (CloudStack says no more than that).
+    pub fn unauthorized(text: &str) -> Self {
+        ApiFailure { code: 401, cs_code: 9999, text: text.into() }
+    }
+
+    /// 405: e.g. `login` by GET.
+    pub fn method_not_allowed(text: &str) -> Self {
+        ApiFailure { code: 405, cs_code: 9999, text: text.into() }
+    }
+
+    /// 531: permission denied or failed login.
+    pub fn account(text: &str) -> Self {
+        ApiFailure { code: 531, cs_code: 4365, text: text.into() }
+    }
+
+    /// 530: the server failed (its storage); details go to the log, not to the caller.
+    pub fn internal() -> Self {
+        ApiFailure {
+            code: 530,
+            cs_code: 4250,
+            text: "Internal error executing command, please contact your system administrator".into(),
+        }
+    }
+
+    /// 431: a missing or invalid parameter.
     pub fn param(text: String) -> Self {
         ApiFailure { code: 431, cs_code: 4350, text }
     }

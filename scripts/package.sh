@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Builds the npm package of the SDK into pkg/ (or $1): wasm32 release build, wasm-bindgen
+# --target web, wasm-opt -Oz (npm binaryen 132), a Node entry, package.json and README.
+# Run it through `./dev package`, which supplies the wasm toolchain's environment (wasm_env).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${1:-$ROOT/pkg}"
+: "${CARGO_UNSTABLE_BUILD_STD:?run this through ./dev package (it sets the wasm toolchain environment)}"
+: "${CARGO_TARGET_DIR:?run this through ./dev package}"
+log() { printf '== package: %s (%s)\n' "$*" "$(date +%T)"; }
+cd "$ROOT"
+
+log "cargo build -p jobwire (wasm32, release)"
+cargo build -p jobwire --release --target wasm32-unknown-unknown
+wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/jobwire.wasm"
+
+# Version, description and licence come from the crate.
+meta="$(cargo metadata --no-deps --format-version 1 --offline | node -e '
+  const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  const p = m.packages.find((p) => p.name === "jobwire");
+  process.stdout.write(JSON.stringify({ version: p.version, description: p.description, license: p.license }));')"
+
+log "wasm-bindgen --target web → $OUT"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+wasm-bindgen --target web --out-dir "$OUT" --out-name jobwire "$wasm"
+
+# Only binaryen 132 (npm) is known to keep wasm-bindgen's externref tables intact.
+wasm-opt --version | grep -q 'version 132' || { echo "package: need wasm-opt 132 (npm binaryen) first on PATH" >&2; exit 1; }
+log "wasm-opt -Oz"
+wasm-opt -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-multivalue --enable-mutable-globals \
+  "$OUT/jobwire_bg.wasm" -o "$OUT/jobwire_bg.opt.wasm"
+mv "$OUT/jobwire_bg.opt.wasm" "$OUT/jobwire_bg.wasm"
+
+# Node's fetch cannot load file: URLs, so the web glue's default init() fails there. This entry
+# (export condition "node") compiles the module from disk at import time instead.
+cat > "$OUT/node.js" <<'JS'
+// jobwire for Node.js (export condition "node"). Node's fetch() cannot read file: URLs, so the
+// web build's `init()` would fail here: this entry compiles the .wasm from disk at import time.
+// `await init()` is then a no-op, so the same code runs in browsers, Workers and Node.
+import { readFileSync } from 'node:fs';
+import { initSync } from './jobwire.js';
+
+initSync({ module: readFileSync(new URL('./jobwire_bg.wasm', import.meta.url)) });
+
+export * from './jobwire.js';
+export { default } from './jobwire.js';
+JS
+
+cat > "$OUT/README.md" <<'MD'
+# jobwire
+
+Turns the asynchronous-job APIs of cloud platforms (Apache CloudStack) into plain promises.
+Rust compiled to WebAssembly; ES module only; TypeScript declarations included.
+
+```js
+import init, { JobClient } from 'jobwire';
+await init();   // browsers/Workers: loads jobwire_bg.wasm; Node: already done, a no-op
+
+const client = new JobClient({ endpoint: 'https://cloud.example/client/api', apiKey, secretKey });
+const job = await client.submit('deployVirtualMachine', { zoneid, serviceofferingid, templateid });
+job.id; job.resourceId;                          // known at once
+const status = await job.wait((s) => console.log(s.state, s.progress));
+status.result.virtualmachine.id;                 // === job.resourceId
+const token = JSON.stringify(job);               // { jobId, resourceId, command }: resume later
+client.job(JSON.parse(token).jobId).wait();
+```
+
+Failures reject with an `Error` whose `name` says the kind: `JobFailedError` (`code`,
+`errortext`, `jobId`), `ApiError` (`code`, `errortext`), `TransportError` (`status`),
+`ProtocolError`, `TimeoutError`; bad constructor options throw a `TypeError`.
+
+## Where it runs
+
+- **Browsers and bundlers** (Vite, webpack 5, esbuild): `await init()` fetches
+  `jobwire_bg.wasm` next to `jobwire.js` (`new URL(..., import.meta.url)`).
+- **Web Workers / Service Workers**: the same; or pass the module yourself:
+  `await init({ module_or_path: wasmModule })`. Where the bundler imports `.wasm` files as
+  `WebAssembly.Module`s (e.g. Cloudflare Workers): `import wasm from 'jobwire/jobwire_bg.wasm'`,
+  then `initSync({ module: wasm })`.
+- **Node.js ≥ 20 (ESM)**: `import { JobClient } from 'jobwire'` resolves to `node.js` (export
+  condition `node`), which reads the `.wasm` with `fs` and initialises synchronously; `init()`
+  is optional there. Node's global `fetch` carries the requests. There is no CommonJS build.
+
+The API server must allow the page's origin (CORS) when used from a browser.
+
+TypeScript: `jobwire.d.ts` uses `Symbol.dispose` (TypeScript ≥ 5.2), so include
+`esnext.disposable` (or `esnext`) in `lib`, plus `dom` for the `init()` input types.
+
+Licence: Apache-2.0.
+MD
+
+META="$meta" node -e '
+  const meta = JSON.parse(process.env.META);
+  const pkg = {
+    name: "jobwire",
+    version: meta.version,
+    description: meta.description,
+    license: meta.license,
+    type: "module",
+    main: "./jobwire.js",
+    module: "./jobwire.js",
+    types: "./jobwire.d.ts",
+    exports: {
+      ".": { types: "./jobwire.d.ts", node: "./node.js", default: "./jobwire.js" },
+      "./jobwire_bg.wasm": "./jobwire_bg.wasm",
+      "./package.json": "./package.json",
+    },
+    files: require("fs").readdirSync(process.argv[1]).filter((f) => f !== "package.json").sort(),
+    // node.js initialises the module when imported: a bundler must not drop it.
+    sideEffects: ["./node.js"],
+    engines: { node: ">=20" },
+    keywords: ["cloudstack", "async-job", "wasm", "promise"],
+  };
+  require("fs").writeFileSync(process.argv[1] + "/package.json", JSON.stringify(pkg, null, 2) + "\n");
+' "$OUT"
+
+# Smoke test: the optimised module instantiates (a bad wasm-opt breaks the externref table here).
+PKG="$OUT" node --input-type=module -e "
+  const { pathToFileURL } = await import('node:url');
+  const m = await import(pathToFileURL(process.env.PKG + '/node.js'));
+  new m.JobClient({ endpoint: 'http://127.0.0.1:9/client/api' }).free();
+" || { echo "package: the optimised module does not load in Node" >&2; exit 1; }
+
+log "done: $OUT"
+( cd "$OUT" && for f in jobwire_bg.wasm jobwire.js node.js jobwire.d.ts; do
+    printf '  %-16s %8d B  gzip -9 %7d B\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
+  done )

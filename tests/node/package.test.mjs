@@ -1,0 +1,161 @@
+// The built npm package (pkg/, from `./dev package`) in Node.js ESM, imported as a consumer
+// would (`import ... from 'jobwire'`, linked by the file: dependency), against the reference
+// server. Needs JOBWIRE_SERVER_BIN and JOBWIRE_DIST (./dev test sets them).
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import init, { Job, JobClient } from 'jobwire';
+import { startServer } from '../e2e/server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkgDir = dirname(fileURLToPath(import.meta.resolve('jobwire/package.json')));
+const run = promisify(execFile);
+
+const ZONE = 'a1f2c3d4-0000-4000-8000-000000000001';
+const SMALL = 'b1f2c3d4-0000-4000-8000-000000000001';
+const HUGE = 'b1f2c3d4-0000-4000-8000-000000000003'; // exceeds every zone's capacity: 533
+const TEMPLATE = 'c1f2c3d4-0000-4000-8000-000000000001';
+const deploy = (serviceofferingid) => ({ zoneid: ZONE, serviceofferingid, templateid: TEMPLATE });
+
+let server;
+let endpoint;
+
+before(async () => {
+  server = await startServer({ jobDurationMs: 1500 });
+  endpoint = `${server.url}/client/api`;
+  await init(); // already initialised by the Node entry: must be a harmless no-op
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+describe('package layout', () => {
+  test("'jobwire' resolves to the Node entry under Node", () => {
+    assert.equal(fileURLToPath(import.meta.resolve('jobwire')), join(pkgDir, 'node.js'));
+  });
+
+  test('package.json is an ESM package with a node condition and shared types', () => {
+    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+    assert.equal(pkg.name, 'jobwire');
+    assert.match(pkg.version, /^\d+\.\d+\.\d+/);
+    assert.equal(pkg.type, 'module');
+    assert.equal(pkg.license, 'Apache-2.0');
+    assert.deepEqual(pkg.exports['.'], { types: './jobwire.d.ts', node: './node.js', default: './jobwire.js' });
+    for (const file of [pkg.main, pkg.module, pkg.types, 'jobwire_bg.wasm', 'node.js', 'README.md']) {
+      assert.ok(existsSync(join(pkgDir, file)), `${file} is in the package`);
+      assert.ok(pkg.files.includes(file.replace('./', '')), `${file} is listed in files`);
+    }
+  });
+
+  test('the TypeScript declarations declare JobClient and Job', () => {
+    const dts = readFileSync(join(pkgDir, 'jobwire.d.ts'), 'utf8');
+    assert.match(dts, /export class JobClient \{/);
+    assert.match(dts, /export class Job \{/);
+    assert.match(dts, /submit\(command: string, params: [^)]*\): Promise<Job>;/);
+    assert.match(dts, /wait\(onProgress\?: [^)]*\): Promise<JobStatus>;/);
+    assert.match(dts, /export default function __wbg_init/);
+  });
+
+  test('a TypeScript consumer type-checks against the package (tsc --noEmit)', async (t) => {
+    const tsc = join(here, 'node_modules', 'typescript', 'bin', 'tsc');
+    if (!existsSync(tsc)) return t.skip('typescript not installed (npm ci in tests/node)');
+    await run(process.execPath, [tsc, '--noEmit', '-p', here], { cwd: here }).catch((err) => {
+      assert.fail(`tsc --noEmit failed:\n${err.stdout}${err.stderr}`);
+    });
+  });
+});
+
+describe('JobClient against the reference server', () => {
+  test('submit gives id and resourceId at once; wait resolves with the created VM', async () => {
+    const client = new JobClient({ endpoint });
+    const job = await client.submit('deployVirtualMachine', deploy(SMALL));
+    assert.ok(job instanceof Job);
+    assert.match(job.id, /^[0-9a-f-]{36}$/);
+    assert.match(job.resourceId, /^[0-9a-f-]{36}$/);
+    const seen = [];
+    const status = await job.wait((s) => seen.push(s));
+    assert.equal(status.state, 'succeeded');
+    assert.equal(status.jobId, job.id);
+    assert.equal(status.result.virtualmachine.id, job.resourceId);
+    assert.ok(seen.length >= 2, `onProgress called for every poll (${seen.length})`);
+    assert.equal(seen[0].state, 'pending', 'the first poll comes before the 1.5 s job ends');
+    assert.ok(seen.filter((s) => s.state === 'pending').every((s) => s.jobId === job.id && s.result == null));
+    assert.equal(seen.at(-1).state, 'succeeded');
+  });
+
+  test('JSON.stringify(job) is a resume token; client.job(id) resumes it', async () => {
+    const client = new JobClient({ endpoint });
+    const job = await client.submit('deployVirtualMachine', deploy(SMALL));
+    const token = JSON.parse(JSON.stringify(job));
+    assert.deepEqual(token, { jobId: job.id, resourceId: job.resourceId, command: 'deployVirtualMachine' });
+    const resumed = client.job(token.jobId);
+    assert.equal(resumed.id, job.id);
+    assert.equal((await resumed.poll()).state, 'pending');
+    const status = await resumed.wait();
+    assert.equal(status.state, 'succeeded');
+    assert.equal(status.result.virtualmachine.id, token.resourceId);
+  });
+
+  test('a failed job rejects with JobFailedError 533', async () => {
+    const client = new JobClient({ endpoint });
+    const job = await client.submit('deployVirtualMachine', deploy(HUGE));
+    await assert.rejects(job.wait(), (err) => {
+      assert.ok(err instanceof Error);
+      assert.equal(err.name, 'JobFailedError');
+      assert.equal(err.code, 533);
+      assert.equal(err.jobId, job.id);
+      assert.match(err.errortext, /insufficient capacity/);
+      return true;
+    });
+  });
+
+  test('an unknown command rejects with ApiError 432', async () => {
+    const client = new JobClient({ endpoint });
+    await assert.rejects(client.submit('frobnicate', {}), (err) => {
+      assert.ok(err instanceof Error);
+      assert.equal(err.name, 'ApiError');
+      assert.equal(err.code, 432);
+      assert.match(err.errortext, /frobnicate/);
+      return true;
+    });
+  });
+
+  test('call runs a synchronous command (JSON and XML responses)', async () => {
+    for (const response of ['json', 'xml']) {
+      const zones = await new JobClient({ endpoint, response }).call('listZones', {});
+      assert.ok(zones.zone.some((z) => z.id === ZONE), `${response}: ${JSON.stringify(zones)}`);
+    }
+  });
+
+  test('an unreachable endpoint rejects with TransportError', async () => {
+    const stopped = await startServer({ jobDurationMs: 0 });
+    await stopped.stop();
+    const client = new JobClient({ endpoint: `${stopped.url}/client/api` });
+    await assert.rejects(client.call('listZones'), { name: 'TransportError' });
+  });
+
+  test('bad constructor options throw TypeError', () => {
+    for (const options of [undefined, {}, { endpoint: 42 }, { endpoint, response: 'yaml' },
+      { endpoint, apiKey: 'only-the-key' }, { endpoint: 'not a url' }]) {
+      assert.throws(() => new JobClient(options), TypeError, JSON.stringify(options));
+    }
+  });
+});
+
+test('the default (web) entry initialises from bytes in a fresh process, as in Workers', async () => {
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import init, { JobClient } from ${JSON.stringify(pathToFileURL(join(pkgDir, 'jobwire.js')).href)};
+    await init({ module_or_path: readFileSync(new URL('jobwire_bg.wasm', ${JSON.stringify(pathToFileURL(pkgDir + '/').href)})) });
+    const zones = await new JobClient({ endpoint: process.env.ENDPOINT }).call('listZones');
+    console.log(zones.count);`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ENDPOINT: endpoint },
+  });
+  assert.equal(Number(stdout.trim()) > 0, true, stdout);
+});

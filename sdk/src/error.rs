@@ -15,6 +15,9 @@ pub enum Error {
     /// The server refused the request with a protocol error (CloudStack `errorcode`/`errortext`).
     #[error("{0}")]
     Api(ApiError),
+    /// The server refused the login (CloudStack 531, 401 on older servers).
+    #[error("login refused: {0}")]
+    LoginFailed(ApiError),
     /// The job ran and ended in failure; the job itself is finished.
     #[error("job {job_id} failed: {error}")]
     JobFailed {

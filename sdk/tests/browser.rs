@@ -3,7 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use jobwire::js::JobClient as JsJobClient;
-use jobwire::{ClientConfig, Error, JobClient, JobState};
+use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, Error, JobClient, JobState};
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -20,6 +20,17 @@ const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
 const HUGE: &str = "b1f2c3d4-0000-4000-8000-000000000003";
 const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
 
+// The reference server's demo user.
+const API_KEY: &str = "demo-api-key-0123456789abcdef";
+const SECRET_KEY: &str = "demo-secret-key-do-not-use-in-production";
+const USERNAME: &str = "demo";
+const PASSWORD: &str = "demo-password";
+
+fn signed_client() -> JobClient {
+    let credentials = Credentials::ApiKey(ApiKeyCredentials { api_key: API_KEY.into(), secret_key: SECRET_KEY.into() });
+    JobClient::new(ClientConfig { credentials, long_poll_secs: None, ..ClientConfig::new(ENDPOINT) }).unwrap()
+}
+
 fn params(offering: &str) -> Vec<(String, String)> {
     vec![
         ("zoneid".into(), ZONE.into()),
@@ -30,7 +41,7 @@ fn params(offering: &str) -> Vec<(String, String)> {
 
 #[wasm_bindgen_test]
 async fn rust_api_tracks_a_job_to_success_across_origins() {
-    let client = JobClient::new(ClientConfig::new(ENDPOINT)).unwrap();
+    let client = signed_client();
     let job = client.submit("deployVirtualMachine", &params(SMALL)).await.unwrap();
     let mut states = Vec::new();
     let done = client.wait(&job.job_id, |s| states.push(s.state)).await.unwrap();
@@ -41,7 +52,7 @@ async fn rust_api_tracks_a_job_to_success_across_origins() {
 
 #[wasm_bindgen_test]
 async fn rust_api_reports_a_failed_job() {
-    let client = JobClient::new(ClientConfig::new(ENDPOINT)).unwrap();
+    let client = signed_client();
     let job = client.submit("deployVirtualMachine", &params(HUGE)).await.unwrap();
     match client.wait(&job.job_id, |_| {}).await {
         Err(Error::JobFailed { error, .. }) => assert_eq!(error.code, 533),
@@ -61,9 +72,13 @@ fn js_params(offering: &str) -> JsValue {
     object.into()
 }
 
-fn js_options(endpoint: &str) -> JsValue {
+/// `{ endpoint, ...extra }` as a JS object.
+fn js_options(endpoint: &str, extra: &[(&str, &str)]) -> JsValue {
     let options = js_sys::Object::new();
     Reflect::set(&options, &"endpoint".into(), &endpoint.into()).unwrap();
+    for (key, value) in extra {
+        Reflect::set(&options, &(*key).into(), &(*value).into()).unwrap();
+    }
     options.into()
 }
 
@@ -74,9 +89,13 @@ async fn call_method(target: &JsValue, method: &str, args: &[JsValue]) -> Result
     JsFuture::from(promise).await
 }
 
+/// The JS API with a session login: the browser keeps the HttpOnly session cookies
+/// (`credentials: "include"`, cross-origin with CORS credentials) and long-polls are used.
 #[wasm_bindgen_test]
 async fn js_api_promises_resolve_and_reject_with_named_errors() {
-    let client = JsValue::from(JsJobClient::new(js_options(ENDPOINT)).unwrap());
+    let client = JsValue::from(
+        JsJobClient::new(js_options(ENDPOINT, &[("username", USERNAME), ("password", PASSWORD)])).unwrap(),
+    );
     let job = call_method(&client, "submit", &["deployVirtualMachine".into(), js_params(SMALL)]).await.unwrap();
     let job_id = get(&job, "id").as_string().unwrap();
     assert!(!job_id.is_empty());
@@ -97,11 +116,20 @@ async fn js_api_promises_resolve_and_reject_with_named_errors() {
     let error = call_method(&client, "submit", &["frobnicate".into(), JsValue::UNDEFINED]).await.unwrap_err();
     assert_eq!(get(&error, "name"), "ApiError");
     assert_eq!(get(&error, "code"), 432);
+
+    let refused = JsValue::from(
+        JsJobClient::new(js_options(ENDPOINT, &[("username", USERNAME), ("password", "wrong")])).unwrap(),
+    );
+    let error = call_method(&refused, "call", &["listZones".into()]).await.unwrap_err();
+    assert_eq!(get(&error, "name"), "LoginError");
+    assert_eq!(get(&error, "code"), 531);
 }
 
 #[wasm_bindgen_test]
 fn js_api_rejects_bad_options_with_type_error() {
-    let error = JsJobClient::new(js_options("not a url")).err().unwrap();
+    let error = JsJobClient::new(js_options("not a url", &[])).err().unwrap();
+    assert_eq!(get(&error, "name"), "TypeError");
+    let error = JsJobClient::new(js_options(ENDPOINT, &[("apiKey", "k"), ("username", "u")])).err().unwrap();
     assert_eq!(get(&error, "name"), "TypeError");
     let error = JsJobClient::new(JsValue::from(3)).err().unwrap();
     assert!(error.is_instance_of::<js_sys::TypeError>());

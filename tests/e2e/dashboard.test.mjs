@@ -23,6 +23,9 @@ async function openDashboard() {
   const errors = watchErrors(page);
   await page.goto(`${server.url}/`);
   await page.getByRole('heading', { name: 'Jobwire' }).waitFor();
+  // Session login with the demo user the form starts with.
+  assert.equal(await page.getByTestId('username').inputValue(), 'demo');
+  await page.getByTestId('connect').click();
   // The pickers fill from listZones / listServiceOfferings / listTemplates.
   await page.locator('[data-testid=zone] option').first().waitFor({ state: 'attached' });
   return { page, errors };
@@ -50,6 +53,23 @@ test('deploy VM: submit → pending → succeeded with its result', async () => 
   assert.equal(vm.id, resourceId, 'the result is the VM the submit announced');
   await page.screenshot({ path: join(artifacts, 'dashboard-succeeded.png') });
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a wrong password is refused with a visible error, then the right one logs in', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const errors = watchErrors(page);
+  await page.goto(`${server.url}/`);
+  await page.getByTestId('password').fill('wrong');
+  await page.getByTestId('connect').click();
+  const problem = page.getByTestId('problem');
+  await problem.waitFor();
+  assert.match(await problem.textContent(), /531/);
+  await page.getByTestId('password').fill('demo-password');
+  await page.getByTestId('connect').click();
+  await page.getByTestId('deploy').waitFor();
+  // The refused login shows as a 531 response in the console; nothing else may.
+  assert.deepEqual(errors.filter((e) => !e.includes('531')), []);
   await page.close();
 });
 

@@ -20,13 +20,21 @@ const SMALL = 'b1f2c3d4-0000-4000-8000-000000000001';
 const HUGE = 'b1f2c3d4-0000-4000-8000-000000000003'; // exceeds every zone's capacity: 533
 const TEMPLATE = 'c1f2c3d4-0000-4000-8000-000000000001';
 const deploy = (serviceofferingid) => ({ zoneid: ZONE, serviceofferingid, templateid: TEMPLATE });
+// The server's demo user; the SDK signs every request with it.
+const apiKey = 'node-package-test-key';
+const secretKey = 'node-package-test-secret';
 
 let server;
 let endpoint;
+let options; // signed JobClient options for this server
 
 before(async () => {
-  server = await startServer({ jobDurationMs: 1500 });
+  server = await startServer({
+    jobDurationMs: 1500,
+    extraArgs: ['--demo-api-key', apiKey, '--demo-secret-key', secretKey],
+  });
   endpoint = `${server.url}/client/api`;
+  options = { endpoint, apiKey, secretKey };
   await init(); // already initialised by the Node entry: must be a harmless no-op
 });
 
@@ -72,7 +80,9 @@ describe('package layout', () => {
 
 describe('JobClient against the reference server', () => {
   test('submit gives id and resourceId at once; wait resolves with the created VM', async () => {
-    const client = new JobClient({ endpoint });
+    // Plain polling (no `Prefer: wait` long-poll, which would report only the final status), so
+    // onProgress sees the pending states. Older SDKs ignore the unknown option.
+    const client = new JobClient({ ...options, longPollSecs: 0 });
     const job = await client.submit('deployVirtualMachine', deploy(SMALL));
     assert.ok(job instanceof Job);
     assert.match(job.id, /^[0-9a-f-]{36}$/);
@@ -89,7 +99,7 @@ describe('JobClient against the reference server', () => {
   });
 
   test('JSON.stringify(job) is a resume token; client.job(id) resumes it', async () => {
-    const client = new JobClient({ endpoint });
+    const client = new JobClient(options);
     const job = await client.submit('deployVirtualMachine', deploy(SMALL));
     const token = JSON.parse(JSON.stringify(job));
     assert.deepEqual(token, { jobId: job.id, resourceId: job.resourceId, command: 'deployVirtualMachine' });
@@ -102,7 +112,7 @@ describe('JobClient against the reference server', () => {
   });
 
   test('a failed job rejects with JobFailedError 533', async () => {
-    const client = new JobClient({ endpoint });
+    const client = new JobClient(options);
     const job = await client.submit('deployVirtualMachine', deploy(HUGE));
     await assert.rejects(job.wait(), (err) => {
       assert.ok(err instanceof Error);
@@ -115,7 +125,7 @@ describe('JobClient against the reference server', () => {
   });
 
   test('an unknown command rejects with ApiError 432', async () => {
-    const client = new JobClient({ endpoint });
+    const client = new JobClient(options);
     await assert.rejects(client.submit('frobnicate', {}), (err) => {
       assert.ok(err instanceof Error);
       assert.equal(err.name, 'ApiError');
@@ -127,8 +137,14 @@ describe('JobClient against the reference server', () => {
 
   test('call runs a synchronous command (JSON and XML responses)', async () => {
     for (const response of ['json', 'xml']) {
-      const zones = await new JobClient({ endpoint, response }).call('listZones', {});
+      const zones = await new JobClient({ ...options, response }).call('listZones', {});
       assert.ok(zones.zone.some((z) => z.id === ZONE), `${response}: ${JSON.stringify(zones)}`);
+    }
+  });
+
+  test('unsigned or wrongly signed requests reject with ApiError 401', async () => {
+    for (const bad of [{ endpoint }, { endpoint, apiKey, secretKey: 'not-the-secret' }]) {
+      await assert.rejects(new JobClient(bad).call('listZones'), { name: 'ApiError', code: 401 });
     }
   });
 
@@ -140,9 +156,9 @@ describe('JobClient against the reference server', () => {
   });
 
   test('bad constructor options throw TypeError', () => {
-    for (const options of [undefined, {}, { endpoint: 42 }, { endpoint, response: 'yaml' },
+    for (const bad of [undefined, {}, { endpoint: 42 }, { endpoint, response: 'yaml' },
       { endpoint, apiKey: 'only-the-key' }, { endpoint: 'not a url' }]) {
-      assert.throws(() => new JobClient(options), TypeError, JSON.stringify(options));
+      assert.throws(() => new JobClient(bad), TypeError, JSON.stringify(bad));
     }
   });
 });
@@ -152,10 +168,10 @@ test('the default (web) entry initialises from bytes in a fresh process, as in W
     import { readFileSync } from 'node:fs';
     import init, { JobClient } from ${JSON.stringify(pathToFileURL(join(pkgDir, 'jobwire.js')).href)};
     await init({ module_or_path: readFileSync(new URL('jobwire_bg.wasm', ${JSON.stringify(pathToFileURL(pkgDir + '/').href)})) });
-    const zones = await new JobClient({ endpoint: process.env.ENDPOINT }).call('listZones');
+    const zones = await new JobClient(JSON.parse(process.env.OPTIONS)).call('listZones');
     console.log(zones.count);`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...process.env, ENDPOINT: endpoint },
+    env: { ...process.env, OPTIONS: JSON.stringify(options) },
   });
   assert.equal(Number(stdout.trim()) > 0, true, stdout);
 });

@@ -14,12 +14,25 @@ pub mod ids {
     pub const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
 }
 
+/// The reference server's default demo user.
+pub mod demo {
+    /// User name.
+    pub const USERNAME: &str = "demo";
+    /// Password.
+    pub const PASSWORD: &str = "demo-password";
+    /// API key.
+    pub const API_KEY: &str = "demo-api-key-0123456789abcdef";
+    /// Secret key.
+    pub const SECRET_KEY: &str = "demo-secret-key-do-not-use-in-production";
+}
+
 /// Starts a server whose jobs take `job_duration_ms` on `127.0.0.1:0`; returns its API URL.
 /// The server runs until the test's runtime ends.
 pub async fn start_server(job_duration_ms: u64) -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let router = app(AppState::new(&Config { job_duration_ms, ..Config::default() }));
+    let state = AppState::new(&Config { job_duration_ms, ..Config::default() }).map_err(std::io::Error::other)?;
+    let router = app(state);
     tokio::spawn(async move { axum_serve(listener, router).await });
     Ok(format!("http://{address}/client/api"))
 }

@@ -3,8 +3,8 @@
 use jobwire::engine::PollPolicy;
 use jobwire::protocol::{Format, JobState};
 use jobwire::time::Duration;
-use jobwire::{ClientConfig, Error, JobClient};
-use jobwire_e2e::{ids, start_server};
+use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, Error, JobClient, SessionCredentials};
+use jobwire_e2e::{demo, ids, start_server};
 
 fn params(offering: &str) -> Vec<(String, String)> {
     vec![
@@ -24,9 +24,26 @@ fn fast_policy() -> PollPolicy {
     }
 }
 
+fn api_key() -> Credentials {
+    Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() })
+}
+
+fn session(password: &str) -> Credentials {
+    Credentials::Session(SessionCredentials {
+        username: demo::USERNAME.into(),
+        password: password.into(),
+        domain: String::new(),
+    })
+}
+
+/// A client of a fresh server, polling on `fast_policy` (no long-polls) unless told otherwise.
+fn config(endpoint: String, credentials: Credentials, format: Format) -> ClientConfig {
+    ClientConfig { format, credentials, policy: fast_policy(), long_poll_secs: None, ..ClientConfig::new(endpoint) }
+}
+
 async fn client(job_duration_ms: u64, format: Format) -> JobClient {
     let endpoint = start_server(job_duration_ms).await.expect("server starts");
-    JobClient::new(ClientConfig { format, policy: fast_policy(), ..ClientConfig::new(endpoint) }).expect("valid config")
+    JobClient::new(config(endpoint, api_key(), format)).expect("valid config")
 }
 
 #[tokio::test]
@@ -74,7 +91,7 @@ async fn unknown_command_is_a_typed_api_error() {
 async fn waiting_stops_at_the_deadline_and_the_job_stays_trackable() {
     let endpoint = start_server(60_000).await.unwrap();
     let policy = PollPolicy { deadline: Some(Duration::from_millis(200)), ..fast_policy() };
-    let client = JobClient::new(ClientConfig { policy, ..ClientConfig::new(endpoint) }).unwrap();
+    let client = JobClient::new(ClientConfig { policy, ..config(endpoint, api_key(), Format::Json) }).unwrap();
     let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
     assert!(matches!(client.wait(&job.job_id, |_| {}).await, Err(Error::WaitTimedOut { .. })));
     assert_eq!(client.poll(&job.job_id).await.unwrap().state, JobState::Pending);
@@ -85,4 +102,38 @@ async fn unreachable_server_is_a_transport_error() {
     let client = JobClient::new(ClientConfig::new("http://127.0.0.1:9/client/api")).unwrap();
     assert!(matches!(client.poll("x").await, Err(Error::Transport(_))));
     assert!(matches!(JobClient::new(ClientConfig::new("ftp://x")), Err(Error::InvalidArgument(_))));
+}
+
+#[tokio::test]
+async fn session_login_keeps_cookies_and_refused_login_is_typed() {
+    let endpoint = start_server(200).await.unwrap();
+    let client = JobClient::new(config(endpoint.clone(), session(demo::PASSWORD), Format::Json)).unwrap();
+    let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+    assert_eq!(client.wait(&job.job_id, |_| {}).await.unwrap().state, JobState::Succeeded);
+    // After logout the next call logs in again by itself.
+    client.logout().await.unwrap();
+    assert!(client.call_value("listZones", &[]).await.is_ok());
+
+    let refused = JobClient::new(config(endpoint.clone(), session("wrong"), Format::Json)).unwrap();
+    match refused.call_value("listZones", &[]).await {
+        Err(Error::LoginFailed(error)) => assert_eq!(error.code, 531),
+        other => panic!("expected LoginFailed, got {other:?}"),
+    }
+    let unsigned = JobClient::new(config(endpoint, Credentials::None, Format::Json)).unwrap();
+    assert!(matches!(unsigned.call_value("listZones", &[]).await, Err(Error::Api(e)) if e.code == 401));
+}
+
+#[tokio::test]
+async fn long_polling_sees_the_finish_at_once_with_few_requests() {
+    let endpoint = start_server(1500).await.unwrap();
+    let long_poll = ClientConfig { long_poll_secs: Some(20), ..config(endpoint, api_key(), Format::Json) };
+    let client = JobClient::new(long_poll).unwrap();
+    let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut polls = 0;
+    let done = client.wait(&job.job_id, |_| polls += 1).await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(done.state, JobState::Succeeded);
+    assert_eq!(polls, 1, "one held request is enough");
+    assert!(waited < std::time::Duration::from_millis(1900), "finish noticed late: {waited:?}");
 }

@@ -1,6 +1,8 @@
 //! The dashboard's calls, plain async functions over the SDK that know nothing of signals.
 
-use jobwire::{ClientConfig, JobClient};
+use jobwire::{ClientConfig, Credentials, JobClient, SessionCredentials};
+
+use crate::components::connect_form::Connection;
 use serde_json::Value;
 
 /// The API endpoint: `?endpoint=` in the page URL, else `/client/api` on the page's origin
@@ -15,9 +17,17 @@ pub fn endpoint() -> String {
     from_query.unwrap_or_else(|| format!("{}/client/api", location.origin().unwrap_or_default()))
 }
 
-/// A client of `endpoint`.
-pub fn client(endpoint: String) -> Result<JobClient, String> {
-    JobClient::new(ClientConfig::new(endpoint)).map_err(|e| e.to_string())
+/// Logs in and returns the connected client.
+pub async fn connect(connection: Connection) -> Result<JobClient, String> {
+    let credentials = Credentials::Session(SessionCredentials {
+        username: connection.username,
+        password: connection.password,
+        domain: connection.domain,
+    });
+    let client = JobClient::new(ClientConfig { credentials, ..ClientConfig::new(connection.endpoint) })
+        .map_err(|e| e.to_string())?;
+    client.login().await.map_err(|e| e.to_string())?;
+    Ok(client)
 }
 
 /// An entry of a pick list: id and display name.

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, Choice};
+use crate::components::connect_form::{ConnectForm, Connection};
 use crate::components::job_detail::JobDetail;
 use crate::components::job_table::JobTable;
 use crate::components::submit_form::{DeployRequest, SubmitForm};
@@ -77,45 +78,60 @@ fn deploy(
     });
 }
 
-/// The dashboard.
+/// The dashboard: a connect form until logged in, then the deploy form, jobs and detail.
 #[component]
 pub fn App() -> impl IntoView {
-    let endpoint = api::endpoint();
     let (problem, set_problem) = signal(None::<String>);
     let (zones, set_zones) = signal(Vec::<Choice>::new());
     let (offerings, set_offerings) = signal(Vec::<Choice>::new());
     let (templates, set_templates) = signal(Vec::<Choice>::new());
     let (busy, set_busy) = signal(false);
+    let client = RwSignal::new(None::<JobClient>);
     let jobs = RwSignal::new(Vec::<JobRow>::new());
     let selected = RwSignal::new(None::<String>);
     let (now, set_now) = signal(Instant::now());
     // Elapsed times tick while the page is open.
     let _ = set_interval_with_handle(move || set_now.set(Instant::now()), Duration::from_millis(250));
 
-    let client = match api::client(endpoint.clone()) {
-        Ok(client) => client,
-        Err(error) => {
-            return view! { <main><p class="error" role="alert">{format!("Cannot use endpoint {endpoint}: {error}")}</p></main> }
-                .into_any();
+    let on_connect = Callback::new(move |connection: Connection| {
+        set_busy.set(true);
+        spawn_local(async move {
+            let endpoint = connection.endpoint.clone();
+            match api::connect(connection).await {
+                Ok(connected) => {
+                    set_problem.set(None);
+                    load_list(connected.clone(), "listZones", "zone", set_zones, set_problem);
+                    load_list(connected.clone(), "listServiceOfferings", "serviceoffering", set_offerings, set_problem);
+                    load_list(connected.clone(), "listTemplates", "template", set_templates, set_problem);
+                    client.set(Some(connected));
+                }
+                Err(error) => set_problem.set(Some(format!("Cannot log in to {endpoint}: {error}"))),
+            }
+            set_busy.set(false);
+        });
+    });
+    let on_deploy = Callback::new(move |request: DeployRequest| {
+        if let Some(connected) = client.get_untracked() {
+            deploy(connected, request, jobs, set_busy, set_problem);
         }
-    };
-    load_list(client.clone(), "listZones", "zone", set_zones, set_problem);
-    load_list(client.clone(), "listServiceOfferings", "serviceoffering", set_offerings, set_problem);
-    load_list(client.clone(), "listTemplates", "template", set_templates, set_problem);
-    let on_deploy =
-        Callback::new(move |request: DeployRequest| deploy(client.clone(), request, jobs, set_busy, set_problem));
+    });
+    let endpoint_label = move || client.with(|c| c.as_ref().map(|c| c.config().endpoint.clone())).unwrap_or_default();
 
     view! {
         <header>
             <h1>"Jobwire"</h1>
-            <span class="endpoint mono" title="API endpoint">{endpoint}</span>
+            <span class="endpoint mono" title="API endpoint">{endpoint_label}</span>
         </header>
         <main>
             {move || problem.get().map(|p| view! { <p class="error" role="alert" data-testid="problem">{p}</p> })}
-            <SubmitForm zones=zones offerings=offerings templates=templates busy=busy on_deploy=on_deploy />
-            <JobTable jobs=jobs.read_only() now=now selected=selected />
-            <JobDetail jobs=jobs.read_only() selected=selected />
+            <Show
+                when=move || client.with(Option::is_some)
+                fallback=move || view! { <ConnectForm endpoint=api::endpoint() busy=busy on_connect=on_connect /> }
+            >
+                <SubmitForm zones=zones offerings=offerings templates=templates busy=busy on_deploy=on_deploy />
+                <JobTable jobs=jobs.read_only() now=now selected=selected />
+                <JobDetail jobs=jobs.read_only() selected=selected />
+            </Show>
         </main>
     }
-    .into_any()
 }

@@ -64,6 +64,10 @@ pub(super) fn error_to_js(error: &Error) -> JsValue {
             set_api_error(&js_error, api);
             "ApiError"
         }
+        Error::LoginFailed(api) => {
+            set_api_error(&js_error, api);
+            "LoginError"
+        }
         Error::JobFailed { job_id, error } => {
             set(&js_error, "jobId", &JsValue::from_str(job_id));
             set_api_error(&js_error, error);

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::client::{ApiKeyCredentials, ClientConfig, JobClient as CoreClient, SubmittedJob};
+use crate::client::{
+    ApiKeyCredentials, ClientConfig, Credentials, JobClient as CoreClient, SessionCredentials, SubmittedJob,
+};
 use crate::protocol::Format;
 use convert::{error_to_js, params_from_js, to_js};
 
@@ -23,7 +25,15 @@ struct ClientOptions {
     #[serde(default)]
     secret_key: Option<String>,
     #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    domain: Option<String>,
+    #[serde(default)]
     response: Option<String>,
+    #[serde(default)]
+    long_poll_secs: Option<u32>,
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -32,8 +42,15 @@ export interface JobClientOptions {
   protocol?: 'cloudstack';
   /** API URL, e.g. "http://localhost:8080/client/api". */
   endpoint: string;
+  /** API-key signing: both or neither. */
   apiKey?: string;
   secretKey?: string;
+  /** Session login (CloudStack `login`): username and password, optional domain path. */
+  username?: string;
+  password?: string;
+  domain?: string;
+  /** Ask the server to hold status requests up to this many seconds (RFC 7240 `Prefer: wait`); 0 turns it off. Default 20. */
+  longPollSecs?: number;
   /** "json" (default) or "xml". */
   response?: 'json' | 'xml';
 }
@@ -73,12 +90,22 @@ impl JobClient {
                 return Err(convert::type_error(&format!("response must be \"json\" or \"xml\", got {other:?}")))
             }
         };
-        let credentials = match (options.api_key, options.secret_key) {
-            (Some(api_key), Some(secret_key)) => Some(ApiKeyCredentials { api_key, secret_key }),
-            (None, None) => None,
-            _ => return Err(convert::type_error("apiKey and secretKey go together")),
+        let credentials = match (options.api_key, options.secret_key, options.username, options.password) {
+            (Some(api_key), Some(secret_key), None, None) => {
+                Credentials::ApiKey(ApiKeyCredentials { api_key, secret_key })
+            }
+            (None, None, Some(username), Some(password)) => Credentials::Session(SessionCredentials {
+                username,
+                password,
+                domain: options.domain.unwrap_or_default(),
+            }),
+            (None, None, None, None) => Credentials::None,
+            _ => return Err(convert::type_error("give either apiKey with secretKey, or username with password")),
         };
-        let config = ClientConfig { credentials, format, ..ClientConfig::new(options.endpoint) };
+        let mut config = ClientConfig { credentials, format, ..ClientConfig::new(options.endpoint) };
+        if let Some(secs) = options.long_poll_secs {
+            config.long_poll_secs = (secs > 0).then_some(secs);
+        }
         let inner = CoreClient::new(config).map_err(|e| error_to_js(&e))?;
         Ok(JobClient { inner })
     }

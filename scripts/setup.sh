@@ -48,24 +48,30 @@ else
   log "binaryen 132 present"
 fi
 
-# 5. The project's npm dev packages (playwright-core) from the committed lock file.
-if [ -f "$ROOT/tests/e2e/package-lock.json" ]; then
-  if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ] || \
-     ! cmp -s "$ROOT/tests/e2e/package-lock.json" "$ROOT/tests/e2e/node_modules/.package-lock.json.copy"; then
-    log "npm ci in tests/e2e"
-    (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.copy)
+# 5–6. The test suites' npm packages from their committed lock files: playwright-core for the
+#      dashboard tests, typescript (and a link to pkg/, built later) for the Node package tests.
+npm_deps() {
+  local dir="$ROOT/tests/$1" marker="$2"
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -e "$dir/node_modules/$marker" ] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.copy"; then
+    log "npm ci in tests/$1"
+    (cd "$dir" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.copy)
   else
-    log "tests/e2e node_modules present"
+    log "tests/$1 node_modules present"
   fi
-fi
-# 6. The Node package tests' npm packages (typescript, and a link to pkg/, built later).
-if [ -f "$ROOT/tests/node/package-lock.json" ]; then
-  if [ ! -e "$ROOT/tests/node/node_modules/typescript" ] || \
-     ! cmp -s "$ROOT/tests/node/package-lock.json" "$ROOT/tests/node/node_modules/.package-lock.json.copy"; then
-    log "npm ci in tests/node"
-    (cd "$ROOT/tests/node" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.copy)
-  else
-    log "tests/node node_modules present"
-  fi
+}
+npm_deps e2e playwright-core
+npm_deps node typescript
+
+# 7. Third-party CloudStack clients (exoscale's cs) in a venv, for the conformance tests.
+VENV="${JOBWIRE_CACHE_DIR:-$HOME/.cache/jobwire}/venv-thirdparty"
+REQUIREMENTS="$ROOT/tests/thirdparty/requirements.txt"
+if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQUIREMENTS" "$VENV/requirements.txt.copy"; then
+  log "python venv with tests/thirdparty/requirements.txt"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+  cp "$REQUIREMENTS" "$VENV/requirements.txt.copy"
+else
+  log "third-party client venv present"
 fi
 log "done"

@@ -4,6 +4,7 @@
 pub mod cloudstack;
 mod cors;
 pub mod effects;
+pub mod gateway;
 pub mod hub;
 pub mod model;
 pub mod scenario;
@@ -60,6 +61,13 @@ pub struct Config {
     /// Session inactivity timeout, seconds.
     #[arg(long, default_value_t = 1800)]
     pub session_timeout_secs: u64,
+    /// Gateway mode: forward `/client/api` to this CloudStack API URL (adding CORS) instead of
+    /// answering it here, e.g. `http://mgmt.example:8080/client/api`.
+    #[arg(long, env = "JOBWIRE_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// Gateway mode for CLM: forward `/csm/...` below this base URL, e.g. `http://clm.example:8080`.
+    #[arg(long, env = "JOBWIRE_UPSTREAM_CLM")]
+    pub upstream_clm: Option<String>,
     /// The demo user.
     #[command(flatten)]
     pub demo: seed::DemoUser,
@@ -79,6 +87,8 @@ impl Default for Config {
             session_check: SessionKeyCheck::CookieAndParameter,
             enforce_timestamps: false,
             session_timeout_secs: 1800,
+            upstream: None,
+            upstream_clm: None,
             demo: seed::DemoUser::default(),
         }
     }
@@ -132,4 +142,15 @@ pub fn app(state: AppState) -> Router {
     let cors = cors::layer(&state.cors_origins);
     let dashboard = ServeDir::new(&state.dist).append_index_html_on_directories(true);
     Router::new().route("/client/api", any(cloudstack::api)).fallback_service(dashboard).layer(cors).with_state(state)
+}
+
+/// Gateway mode: the dashboard, and the API forwarded to `upstream` with CORS added.
+pub fn gateway_app(upstream: gateway::Upstream, config: &Config) -> Router {
+    let dashboard = ServeDir::new(&config.dist).append_index_html_on_directories(true);
+    Router::new()
+        .route("/client/api", any(gateway::cloudstack))
+        .route("/csm/{*path}", any(gateway::clm))
+        .fallback_service(dashboard)
+        .layer(cors::layer(&config.cors_origins))
+        .with_state(upstream)
 }

@@ -24,23 +24,36 @@ async fn main() -> ExitCode {
     };
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.listen.clone());
     println!("jobwire-server listening on http://{address}/  (API: http://{address}/client/api)");
-    let state = match AppState::new(&config) {
-        Ok(state) => state,
-        Err(err) => {
-            eprintln!("jobwire-server: cannot open the database: {err}");
-            return ExitCode::FAILURE;
+    let router = if config.upstream.is_some() || config.upstream_clm.is_some() {
+        match jobwire_server::gateway::Upstream::new(config.upstream.as_deref(), config.upstream_clm.as_deref()) {
+            Ok(upstream) => {
+                println!("gateway mode: forwarding the API to the upstream cloud, adding CORS; no local jobs or users");
+                jobwire_server::gateway_app(upstream, &config)
+            }
+            Err(err) => {
+                eprintln!("jobwire-server: {err}");
+                return ExitCode::FAILURE;
+            }
         }
+    } else {
+        let state = match AppState::new(&config) {
+            Ok(state) => state,
+            Err(err) => {
+                eprintln!("jobwire-server: cannot open the database: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let demo = &config.demo;
+        println!(
+            "demo user: username={} password={} apiKey={} secretKey={} (set with --demo-* flags or JOBWIRE_DEMO_* env)",
+            demo.username, demo.password, demo.api_key, demo.secret_key
+        );
+        match &config.db {
+            Some(path) => println!("database: {}", path.display()),
+            None => println!("database: in memory (use --db FILE to keep state across restarts)"),
+        }
+        app(state)
     };
-    let demo = &config.demo;
-    println!(
-        "demo user: username={} password={} apiKey={} secretKey={} (set with --demo-* flags or JOBWIRE_DEMO_* env)",
-        demo.username, demo.password, demo.api_key, demo.secret_key
-    );
-    match &config.db {
-        Some(path) => println!("database: {}", path.display()),
-        None => println!("database: in memory (use --db FILE to keep state across restarts)"),
-    }
-    let router = app(state);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -18,10 +18,10 @@ after(async () => {
   await server?.stop();
 });
 
-async function openDashboard() {
+async function openDashboard(base = server.url) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   const errors = watchErrors(page);
-  await page.goto(`${server.url}/`);
+  await page.goto(`${base}/`);
   await page.getByRole('heading', { name: 'Jobwire' }).waitFor();
   // Session login with the demo user the form starts with.
   assert.equal(await page.getByTestId('username').inputValue(), 'demo');
@@ -85,4 +85,22 @@ test('a deploy beyond capacity ends failed with errorcode 533', async () => {
   await page.screenshot({ path: join(artifacts, 'dashboard-failed.png') });
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('through the gateway: the dashboard on one server drives jobs on another', async () => {
+  // A second instance in gateway mode in front of the first, as one would run it before a real
+  // CloudStack (which sends no CORS headers).
+  const gateway = await startServer({ extraArgs: ['--upstream', `${server.url}/client/api`] });
+  try {
+    const { page, errors } = await openDashboard(gateway.url);
+    await page.getByTestId('deploy').click();
+    const row = page.getByTestId('job-row').first();
+    await row.getByTestId('job-state').filter({ hasText: 'succeeded' }).waitFor({ timeout: 15000 });
+    assert.ok((await page.locator('.endpoint').textContent()).startsWith(gateway.url), 'the page talks to the gateway');
+    await page.screenshot({ path: join(artifacts, 'dashboard-gateway.png') });
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await gateway.stop();
+  }
 });

@@ -37,6 +37,17 @@ pub async fn start_server(job_duration_ms: u64) -> std::io::Result<String> {
     Ok(format!("http://{address}/client/api"))
 }
 
+/// Starts a gateway on `127.0.0.1:0` forwarding `/client/api` to `upstream_api`; returns its
+/// API URL.
+pub async fn start_gateway(upstream_api: &str) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let upstream = jobwire_server::gateway::Upstream::new(Some(upstream_api), None).map_err(std::io::Error::other)?;
+    let router = jobwire_server::gateway_app(upstream, &Config::default());
+    tokio::spawn(async move { axum_serve(listener, router).await });
+    Ok(format!("http://{address}/client/api"))
+}
+
 async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {
     if let Err(err) = axum::serve(listener, router).await {
         eprintln!("test server stopped: {err}");

@@ -1,0 +1,90 @@
+//! The real binary killed (SIGKILL) while jobs run, restarted on the same database and port:
+//! every job still reaches a terminal state, and no resource is lost or duplicated.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use jobwire::engine::PollPolicy;
+use jobwire::protocol::JobState;
+use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient};
+
+const ZONE: &str = "a1f2c3d4-0000-4000-8000-000000000001";
+const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
+const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
+
+/// Starts the server binary on `port` with `db`, waiting until it accepts connections.
+fn start(port: u16, db: &std::path::Path) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_jobwire-server"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--job-duration-ms", "1500", "--job-duration-p95-ms", "3000"])
+        .arg("--db")
+        .arg(db)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("server starts");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("server did not listen on {port}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_survive_a_killed_server() {
+    let dir = std::env::temp_dir().join(format!("jobwire-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("state.db");
+    let port = free_port();
+    let mut server = start(port, &db);
+
+    let credentials = Credentials::ApiKey(ApiKeyCredentials {
+        api_key: "demo-api-key-0123456789abcdef".into(),
+        secret_key: "demo-secret-key-do-not-use-in-production".into(),
+    });
+    let policy = PollPolicy {
+        first_delay: Duration::from_millis(100),
+        max_interval: Duration::from_millis(300),
+        ..PollPolicy::default()
+    };
+    let config = ClientConfig {
+        credentials,
+        policy,
+        long_poll_secs: None,
+        ..ClientConfig::new(format!("http://127.0.0.1:{port}/client/api"))
+    };
+    let client = JobClient::new(config).unwrap();
+    let params: Vec<(String, String)> = [("zoneid", ZONE), ("serviceofferingid", SMALL), ("templateid", TEMPLATE)]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let mut jobs = Vec::new();
+    for _ in 0..20 {
+        jobs.push(client.submit("deployVirtualMachine", &params).await.unwrap());
+    }
+    // Kill mid-run: some jobs may have finished, most have not.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut server = start(port, &db);
+
+    for job in &jobs {
+        let done =
+            tokio::time::timeout(Duration::from_secs(30), client.wait(&job.job_id, |_| {})).await.unwrap().unwrap();
+        assert_eq!(done.state, JobState::Succeeded);
+        assert_eq!(done.result.unwrap()["virtualmachine"]["id"], job.resource_id.as_deref().unwrap());
+    }
+    let listed = client.call_value("listVirtualMachines", &[]).await.unwrap();
+    let mut ids: Vec<String> =
+        listed["virtualmachine"].as_array().unwrap().iter().map(|vm| vm["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), jobs.len(), "every VM once");
+    assert!(listed["virtualmachine"].as_array().unwrap().iter().all(|vm| vm["state"] == "Running"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

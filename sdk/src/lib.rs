@@ -22,6 +22,8 @@ pub mod js;
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-pub use client::{ApiKeyCredentials, ClientConfig, Credentials, JobClient, SessionCredentials, SubmittedJob};
+pub use client::{
+    ApiKeyCredentials, ClientConfig, Credentials, JobClient, SessionCredentials, SubmittedJob, WaitEvent,
+};
 pub use error::{Error, Result};
 pub use protocol::{JobSnapshot, JobState};

@@ -134,3 +134,135 @@ fn js_api_rejects_bad_options_with_type_error() {
     let error = JsJobClient::new(JsValue::from(3)).err().unwrap();
     assert!(error.is_instance_of::<js_sys::TypeError>());
 }
+
+/// `{ signal?, timeoutMs?, onProgress?, onDelay? }`.
+fn wait_options(
+    signal: Option<&web_sys::AbortSignal>,
+    timeout_ms: Option<f64>,
+    on_delay: Option<&js_sys::Function>,
+) -> JsValue {
+    let options = js_sys::Object::new();
+    if let Some(signal) = signal {
+        Reflect::set(&options, &"signal".into(), signal).unwrap();
+    }
+    if let Some(ms) = timeout_ms {
+        Reflect::set(&options, &"timeoutMs".into(), &ms.into()).unwrap();
+    }
+    if let Some(callback) = on_delay {
+        Reflect::set(&options, &"onDelay".into(), callback).unwrap();
+    }
+    options.into()
+}
+
+/// A JS client signing with the demo keys; `long_poll_secs` 0 turns long-polls off.
+fn signed_js_client(long_poll_secs: Option<u32>) -> JsValue {
+    let options = js_options(ENDPOINT, &[("apiKey", API_KEY), ("secretKey", SECRET_KEY)]);
+    if let Some(secs) = long_poll_secs {
+        Reflect::set(&options, &"longPollSecs".into(), &secs.into()).unwrap();
+    }
+    JsValue::from(JsJobClient::new(options).unwrap())
+}
+
+/// Stopping to wait (abort, timeout) is not the job failing: the rejection says so, and the
+/// handle keeps working afterwards.
+#[wasm_bindgen_test]
+async fn abort_and_timeout_stop_waiting_without_touching_the_job() {
+    let client = signed_js_client(None);
+    let job = call_method(&client, "submit", &["deployVirtualMachine".into(), js_params(SMALL)]).await.unwrap();
+
+    let controller = web_sys::AbortController::new().unwrap();
+    controller.abort();
+    let error = call_method(&job, "wait", &[wait_options(Some(&controller.signal()), None, None)]).await.unwrap_err();
+    assert_eq!(get(&error, "name"), "AbortError");
+
+    let error = call_method(&job, "wait", &[wait_options(None, Some(50.0), None)]).await.unwrap_err();
+    assert_eq!(get(&error, "name"), "TimeoutError");
+    assert_eq!(get(&error, "jobId"), get(&job, "id"));
+
+    // Abort in the middle of a long-poll.
+    let controller = web_sys::AbortController::new().unwrap();
+    let options = [wait_options(Some(&controller.signal()), None, None)];
+    let waiting = call_method(&job, "wait", &options);
+    let abort_soon = async {
+        gloo_timers::future::TimeoutFuture::new(100).await;
+        controller.abort();
+    };
+    let (result, ()) = futures_join(waiting, abort_soon).await;
+    assert_eq!(get(&result.unwrap_err(), "name"), "AbortError");
+
+    let status = call_method(&job, "wait", &[JsValue::UNDEFINED]).await.unwrap();
+    assert_eq!(get(&status, "state"), "succeeded");
+}
+
+/// Runs two futures to completion together (no extra crate for one test).
+async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut out_a, mut out_b) = (None, None);
+    std::future::poll_fn(|cx| {
+        if out_a.is_none() {
+            if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
+                out_a = Some(v);
+            }
+        }
+        if out_b.is_none() {
+            if let std::task::Poll::Ready(v) = b.as_mut().poll(cx) {
+                out_b = Some(v);
+            }
+        }
+        if out_a.is_some() && out_b.is_some() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (out_a.unwrap(), out_b.unwrap())
+}
+
+#[wasm_bindgen_test]
+async fn run_resume_and_observable_delays() {
+    // Without long-polls the client spaces its polls and says why.
+    let client = signed_js_client(Some(0));
+    let reasons = js_sys::Array::new();
+    let record = {
+        let reasons = reasons.clone();
+        wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(move |info: JsValue| {
+            reasons.push(&get(&info, "reason"));
+        })
+    };
+    let on_delay: &js_sys::Function = record.as_ref().unchecked_ref();
+    let status = call_method(
+        &client,
+        "run",
+        &["deployVirtualMachine".into(), js_params(SMALL), wait_options(None, None, Some(on_delay))],
+    )
+    .await
+    .unwrap();
+    assert_eq!(get(&status, "state"), "succeeded");
+    let seen: Vec<String> = reasons.iter().filter_map(|r| r.as_string()).collect();
+    assert_eq!(seen.first().map(String::as_str), Some("first-poll"), "{seen:?}");
+    assert!(seen.iter().skip(1).all(|r| r == "backoff"), "{seen:?}");
+
+    // The second job of the same command starts from the learned duration.
+    reasons.set_length(0);
+    call_method(
+        &client,
+        "run",
+        &["deployVirtualMachine".into(), js_params(SMALL), wait_options(None, None, Some(on_delay))],
+    )
+    .await
+    .unwrap();
+    assert_eq!(reasons.get(0).as_string().as_deref(), Some("learned-duration"));
+
+    // A resume token brings a job back in a new client.
+    let job = call_method(&client, "submit", &["deployVirtualMachine".into(), js_params(SMALL)]).await.unwrap();
+    let token = js_sys::JSON::parse(&js_sys::JSON::stringify(&job).unwrap().as_string().unwrap()).unwrap();
+    let other = signed_js_client(None);
+    let resume: js_sys::Function = get(&other, "resume").dyn_into().unwrap();
+    let resumed = resume.call1(&other, &token).unwrap();
+    assert_eq!(get(&resumed, "id"), get(&job, "id"));
+    assert_eq!(get(&resumed, "command"), "deployVirtualMachine");
+    let status = call_method(&resumed, "wait", &[JsValue::UNDEFINED]).await.unwrap();
+    assert_eq!(get(&get(&get(&status, "result"), "virtualmachine"), "id"), get(&job, "resourceId"));
+    assert!(resume.call1(&other, &JsValue::from("nonsense")).is_err());
+}

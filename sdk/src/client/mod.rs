@@ -8,11 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use crate::engine::{PollPolicy, WaitStep, Waiter};
+use crate::engine::{
+    classify, parse_retry_after, DelayReason, DurationLearner, Failure, Observed, PollPolicy, RetryBudget, WaitStep,
+    Waiter,
+};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, session, Auth, Envelope, LoginError, Request};
 use crate::protocol::{ApiError, Format, JobSnapshot, JobState};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpRequest, HttpResponse, Method, TransportError};
 use cookies::CookieJar;
 
@@ -77,6 +80,8 @@ pub struct ClientConfig {
     /// Ask the server to hold status requests up to this long (RFC 7240 `Prefer: wait=N`);
     /// servers that ignore it are polled by `policy` as usual.
     pub long_poll_secs: Option<u32>,
+    /// Transient failures (network, 429, 502/503/504, damaged bodies) tolerated in a row per call.
+    pub max_retries: u32,
 }
 
 impl ClientConfig {
@@ -88,6 +93,7 @@ impl ClientConfig {
             format: Format::Json,
             policy: PollPolicy::default(),
             long_poll_secs: Some(20),
+            max_retries: 10,
         }
     }
 }
@@ -101,12 +107,31 @@ pub struct SubmittedJob {
     pub resource_id: Option<String>,
     /// The command that started the job.
     pub command: String,
+    /// When the submit was accepted (for learning durations; not part of a resume token).
+    pub submitted_at: Option<Instant>,
+}
+
+/// What a wait reports as it goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitEvent<'a> {
+    /// A status answer.
+    Status(&'a JobSnapshot),
+    /// The next request waits `delay` for `reason` (`retries` transient failures so far).
+    Delay {
+        /// How long until the next request.
+        delay: Duration,
+        /// Why that long.
+        reason: DelayReason,
+        /// Transient failures in a row before this delay.
+        retries: u32,
+    },
 }
 
 #[derive(Debug, Default)]
 struct SessionState {
     session_key: Option<String>,
     jar: CookieJar,
+    learner: DurationLearner,
 }
 
 /// A client of one CloudStack endpoint. Clones share the session.
@@ -207,30 +232,65 @@ impl JobClient {
     }
 
     /// Sends one command (signed afresh each time) and returns its envelope and the raw
-    /// response; protocol error bodies become [`Error::Api`] whatever the HTTP status. With
-    /// session credentials it logs in first when needed and once more when the session expired.
+    /// response; protocol error bodies become [`Error::Api`] whatever the HTTP status.
+    ///
+    /// With session credentials it logs in first when needed and once more when the session
+    /// expired. Transient failures are retried within [`ClientConfig::max_retries`], after the
+    /// server's `Retry-After` or a short backoff, each delay reported to `on_delay`.
     async fn exchange(
         &self,
         request: &Request,
         extra_headers: &[(String, String)],
+        on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
     ) -> Result<(Envelope, HttpResponse)> {
         let session_mode = matches!(self.config.credentials, Credentials::Session(_));
         let mut logged_in_now = false;
+        let mut budget = RetryBudget::new(self.config.max_retries);
         loop {
             if session_mode && self.session().session_key.is_none() {
                 self.login().await?;
                 logged_in_now = true;
             }
             let body = request.encode(self.config.format, &self.auth(), transport::unix_now());
-            let response = self.post(body, extra_headers).await?;
-            match decode(&response, self.config.format) {
-                Err(Error::Api(error)) if error.code == 401 && session_mode && !logged_in_now => {
+            let (error, retry_after) = match self.post(body, extra_headers).await {
+                Ok(response) => match decode(&response, self.config.format) {
+                    Ok(envelope) => return Ok((envelope, response)),
+                    Err(error) => {
+                        let retry_after =
+                            response.header("retry-after").and_then(|v| parse_retry_after(v, transport::unix_now()));
+                        (error, retry_after)
+                    }
+                },
+                Err(error) => (error, None),
+            };
+            match &error {
+                Error::Api(api) if api.code == 401 && session_mode && !logged_in_now => {
                     // The session expired: log in again, once.
                     self.session().session_key = None;
+                    continue;
                 }
-                Ok(envelope) => return Ok((envelope, response)),
-                Err(error) => return Err(error),
+                _ => {}
             }
+            let observed = match &error {
+                Error::Transport(TransportError::Network(_)) => Observed::Network,
+                Error::Transport(TransportError::Status { status, .. }) => Observed::HttpStatus(*status),
+                Error::Api(api) => Observed::ApiCode(api.code),
+                Error::Protocol(_) => Observed::MalformedBody,
+                _ => return Err(error),
+            };
+            if classify(observed) == Failure::Permanent || !budget.take() {
+                return Err(error);
+            }
+            let retries = budget.used();
+            let backoff =
+                Duration::from_millis(200u64.saturating_mul(1 << retries.min(6))).min(Duration::from_secs(10));
+            let jittered = backoff.mul_f64(0.5 + fastrand::f64() / 2.0);
+            let (delay, reason) = match retry_after {
+                Some(asked) => (asked.min(Duration::from_secs(300)), DelayReason::RetryAfter),
+                None => (jittered, DelayReason::Retry),
+            };
+            on_delay(delay, reason, retries);
+            transport::sleep(delay).await;
         }
     }
 
@@ -239,7 +299,7 @@ impl JobClient {
     /// # Errors
     /// [`Error::Transport`], [`Error::Protocol`], [`Error::Api`] or [`Error::LoginFailed`].
     pub async fn call(&self, request: &Request) -> Result<Envelope> {
-        Ok(self.exchange(request, &[]).await?.0)
+        Ok(self.exchange(request, &[], &mut |_, _, _| {}).await?.0)
     }
 
     /// Runs a synchronous command and returns the object inside its envelope.
@@ -251,33 +311,73 @@ impl JobClient {
         Ok(Value::Object(self.call(&request).await?.body))
     }
 
-    /// Submits an async command; resolves as soon as the server has accepted it. It is sent
-    /// once: a timeout later never re-submits it.
+    /// Submits an async command; resolves as soon as the server has accepted it.
+    ///
+    /// Retrying a submit is made safe with CloudStack's `customjobid`: the client picks the
+    /// job's UUID, so when an answer is lost and the retry is refused because that id exists,
+    /// the job the first attempt created is adopted instead of a second one being made. A
+    /// timeout of a later wait never re-submits.
     ///
     /// # Errors
     /// As [`JobClient::call`], and [`crate::protocol::ProtocolError::MissingField`] if the
     /// command is not async.
     pub async fn submit(&self, command: &str, params: &[(String, String)]) -> Result<SubmittedJob> {
-        let request = params.iter().fold(Request::new(command), |r, (k, v)| r.param(k, v));
-        let envelope = self.call(&request).await?;
+        let mut request = params.iter().fold(Request::new(command), |r, (k, v)| r.param(k, v));
+        let custom_id = match params.iter().find(|(k, _)| k.eq_ignore_ascii_case("customjobid")) {
+            Some((_, id)) => id.clone(),
+            None => {
+                let id = random_uuid();
+                request = request.param("customjobid", id.clone());
+                id
+            }
+        };
+        let mut retried = false;
+        let outcome = self.exchange(&request, &[], &mut |_, _, _| retried = true).await;
+        let envelope = match outcome {
+            Ok((envelope, _)) => envelope,
+            Err(Error::Api(error))
+                if retried && error.code == 431 && error.text.to_ascii_lowercase().contains("customjobid") =>
+            {
+                // An earlier attempt got through: adopt its job.
+                let job = self.poll(&custom_id).await?;
+                let resource_id = job.raw.get("jobinstanceid").and_then(Value::as_str).map(str::to_owned);
+                return Ok(SubmittedJob {
+                    job_id: job.job_id,
+                    resource_id,
+                    command: command.into(),
+                    submitted_at: Some(Instant::now()),
+                });
+            }
+            Err(error) => return Err(error),
+        };
         let accepted = cloudstack::parse_async_submit(&envelope)?;
-        Ok(SubmittedJob { job_id: accepted.job_id, resource_id: accepted.resource_id, command: command.into() })
+        Ok(SubmittedJob {
+            job_id: accepted.job_id,
+            resource_id: accepted.resource_id,
+            command: command.into(),
+            submitted_at: Some(Instant::now()),
+        })
     }
 
-    /// Asks once for the job's status.
+    /// Asks once for the job's status (transient failures retried).
     ///
     /// # Errors
     /// As [`JobClient::call`].
     pub async fn poll(&self, job_id: &str) -> Result<JobSnapshot> {
-        Ok(self.poll_with(job_id, None).await?.0)
+        Ok(self.poll_with(job_id, None, &mut |_, _, _| {}).await?.0)
     }
 
     /// One status request, optionally asking the server to hold it `wait_secs`; also says
     /// whether the server honoured that (`Preference-Applied`).
-    async fn poll_with(&self, job_id: &str, wait_secs: Option<u32>) -> Result<(JobSnapshot, bool)> {
+    async fn poll_with(
+        &self,
+        job_id: &str,
+        wait_secs: Option<u32>,
+        on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
+    ) -> Result<(JobSnapshot, bool)> {
         let headers: Vec<(String, String)> =
             wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))).into_iter().collect();
-        let (envelope, response) = self.exchange(&Request::query_async_job_result(job_id), &headers).await?;
+        let (envelope, response) = self.exchange(&Request::query_async_job_result(job_id), &headers, on_delay).await?;
         let held = response.header("preference-applied").is_some_and(|v| v.to_ascii_lowercase().contains("wait"));
         Ok((cloudstack::parse_job_status(&envelope)?, held))
     }
@@ -285,37 +385,76 @@ impl JobClient {
     /// Polls until the job finishes, calling `on_update` with every answer. Resolves with the
     /// final snapshot on success.
     ///
-    /// While the server honours long-polls the next request goes out as soon as the previous
-    /// one returns (the server did the waiting); otherwise the policy's backoff spaces them.
+    /// # Errors
+    /// As [`JobClient::wait_job`].
+    pub async fn wait(&self, job_id: &str, mut on_update: impl FnMut(&JobSnapshot)) -> Result<JobSnapshot> {
+        let job = SubmittedJob { job_id: job_id.into(), resource_id: None, command: String::new(), submitted_at: None };
+        self.wait_job(&job, |event| {
+            if let WaitEvent::Status(status) = event {
+                on_update(status);
+            }
+        })
+        .await
+    }
+
+    /// Polls `job` until it finishes, reporting every status and every chosen delay with its
+    /// reason. While the server honours long-polls the next request goes out as soon as the
+    /// previous one returns (the server did the waiting); otherwise the policy's backoff spaces
+    /// them, starting from the duration learned from earlier jobs of the same command.
     ///
     /// # Errors
     /// [`Error::JobFailed`] when the job fails or is cancelled, [`Error::WaitTimedOut`] when the
-    /// policy's deadline passes (the job may still run), or a transport/protocol error.
-    pub async fn wait(&self, job_id: &str, mut on_update: impl FnMut(&JobSnapshot)) -> Result<JobSnapshot> {
+    /// policy's deadline passes (the job may still run; the handle stays usable), or a
+    /// transport/protocol error after the retry budget.
+    pub async fn wait_job(&self, job: &SubmittedJob, mut on_event: impl FnMut(WaitEvent<'_>)) -> Result<JobSnapshot> {
         let started = Instant::now();
-        let mut waiter = Waiter::new(self.config.policy.clone(), started);
+        let learned = self.session().learner.first_delay(&job.command, self.config.policy.first_delay);
+        let since_submit = job.submitted_at.map_or(Duration::ZERO, |at| started.saturating_duration_since(at));
+        let mut waiter = match learned {
+            Some(first) => Waiter::with_learned_first_delay(
+                self.config.policy.clone(),
+                started,
+                first.saturating_sub(since_submit),
+            ),
+            None => Waiter::new(self.config.policy.clone(), started),
+        };
         let mut server_waits = self.config.long_poll_secs.is_some();
+        let timed_out = |job_id: &str| {
+            let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            Error::WaitTimedOut { job_id: job_id.into(), waited_ms }
+        };
         loop {
             let now = Instant::now();
-            if !server_waits {
-                match waiter.next(now, fastrand::f64()) {
-                    WaitStep::GiveUp => {
-                        let waited_ms = u64::try_from(waiter.elapsed(now).as_millis()).unwrap_or(u64::MAX);
-                        return Err(Error::WaitTimedOut { job_id: job_id.into(), waited_ms });
-                    }
-                    WaitStep::PollAt(at, _) => transport::sleep(at.saturating_duration_since(now)).await,
+            let wait_secs = if server_waits {
+                match self.long_poll_budget(started) {
+                    Some(secs) => Some(secs),
+                    None => return Err(timed_out(&job.job_id)),
                 }
-            }
-            let wait_secs = if server_waits { self.long_poll_budget(started) } else { None };
-            if server_waits && wait_secs.is_none() {
-                let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                return Err(Error::WaitTimedOut { job_id: job_id.into(), waited_ms });
-            }
-            let (snapshot, held) = self.poll_with(job_id, wait_secs).await?;
+            } else {
+                match waiter.next(now, fastrand::f64()) {
+                    WaitStep::GiveUp => return Err(timed_out(&job.job_id)),
+                    WaitStep::PollAt(at, reason) => {
+                        let delay = at.saturating_duration_since(now);
+                        on_event(WaitEvent::Delay { delay, reason, retries: 0 });
+                        transport::sleep(delay).await;
+                    }
+                }
+                None
+            };
+            let mut report_delay = |delay, reason, retries| on_event(WaitEvent::Delay { delay, reason, retries });
+            let (snapshot, held) = self.poll_with(&job.job_id, wait_secs, &mut report_delay).await?;
             server_waits = server_waits && held;
-            on_update(&snapshot);
+            on_event(WaitEvent::Status(&snapshot));
+            if snapshot.state.is_terminal() && !job.command.is_empty() {
+                let took = job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed());
+                self.session().learner.observe(&job.command, took);
+            }
             match snapshot.state {
-                JobState::Pending => continue,
+                JobState::Pending => {
+                    if server_waits {
+                        on_event(WaitEvent::Delay { delay: Duration::ZERO, reason: DelayReason::LongPoll, retries: 0 });
+                    }
+                }
                 JobState::Succeeded => return Ok(snapshot),
                 JobState::Failed | JobState::Cancelled => {
                     let error = snapshot.error.clone().unwrap_or_else(|| ApiError {
@@ -323,7 +462,7 @@ impl JobClient {
                         cs_error_code: None,
                         text: "job failed".into(),
                     });
-                    return Err(Error::JobFailed { job_id: job_id.into(), error });
+                    return Err(Error::JobFailed { job_id: job.job_id.clone(), error });
                 }
             }
         }
@@ -346,6 +485,16 @@ impl JobClient {
             }
         }
     }
+}
+
+/// A random (version 4) UUID for `customjobid`.
+fn random_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 /// Turns an HTTP response into an envelope: a protocol error body wins over the status; a body

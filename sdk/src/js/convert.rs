@@ -13,6 +13,26 @@ pub(super) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue
         .map_err(|e| type_error(&format!("cannot convert value: {e}")))
 }
 
+/// A status as `onProgress` sees it: with the best progress so far (never lower), the time
+/// waited and an estimate of the time left.
+pub(super) fn status_with_timing(
+    status: &crate::JobSnapshot,
+    progress: Option<f64>,
+    elapsed_ms: f64,
+) -> Result<JsValue, JsValue> {
+    let value = to_js(status)?;
+    let set = |key: &str, v: JsValue| js_sys::Reflect::set(&value, &JsValue::from_str(key), &v).map(drop);
+    set("progress", progress.map_or(JsValue::NULL, JsValue::from_f64))?;
+    set("elapsedMs", JsValue::from_f64(elapsed_ms))?;
+    let eta = match progress {
+        Some(p) if p > 0.0 && p < 100.0 => JsValue::from_f64(elapsed_ms * (100.0 - p) / p),
+        Some(p) if p >= 100.0 => JsValue::from_f64(0.0),
+        _ => JsValue::NULL,
+    };
+    set("etaMs", eta)?;
+    Ok(value)
+}
+
 /// A `TypeError` with `message`.
 pub(super) fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()

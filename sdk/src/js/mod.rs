@@ -3,14 +3,16 @@
 //! kind (`JobFailedError`, `TransportError`, `ProtocolError`, `ApiError`, `TimeoutError`,
 //! `TypeError`) and which carry the details as properties.
 
+mod abort;
 mod convert;
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::client::{
-    ApiKeyCredentials, ClientConfig, Credentials, JobClient as CoreClient, SessionCredentials, SubmittedJob,
+    ApiKeyCredentials, ClientConfig, Credentials, JobClient as CoreClient, SessionCredentials, SubmittedJob, WaitEvent,
 };
 use crate::protocol::Format;
 use convert::{error_to_js, params_from_js, to_js};
@@ -34,6 +36,12 @@ struct ClientOptions {
     response: Option<String>,
     #[serde(default)]
     long_poll_secs: Option<u32>,
+    #[serde(default)]
+    max_retries: Option<u32>,
+    #[serde(default)]
+    deadline_ms: Option<u64>,
+    #[serde(default)]
+    protocol: Option<String>,
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -51,6 +59,10 @@ export interface JobClientOptions {
   domain?: string;
   /** Ask the server to hold status requests up to this many seconds (RFC 7240 `Prefer: wait`); 0 turns it off. Default 20. */
   longPollSecs?: number;
+  /** Transient failures (network, 429, 502/503/504, damaged bodies) retried in a row. Default 10. */
+  maxRetries?: number;
+  /** Overall wait deadline in ms (default 30 minutes). */
+  deadlineMs?: number;
   /** "json" (default) or "xml". */
   response?: 'json' | 'xml';
 }
@@ -65,6 +77,20 @@ export interface JobStatus {
   created: string | null;
   completed: string | null;
   raw: any;
+  /** Milliseconds since the wait started (statuses passed to onProgress). */
+  elapsedMs?: number;
+  /** Estimated milliseconds to completion, from the progress so far (onProgress). */
+  etaMs?: number | null;
+}
+export interface WaitOptions {
+  /** Stop waiting when this signal aborts (rejects with its reason, or an AbortError). */
+  signal?: AbortSignal;
+  /** Stop waiting after this many milliseconds (rejects with a TimeoutError). */
+  timeoutMs?: number;
+  /** Every status seen; progress never goes down. */
+  onProgress?: (status: JobStatus) => void;
+  /** Every delay the client chose, and why: first-poll, learned-duration, backoff, retry-after, retry, long-poll. */
+  onDelay?: (delay: { delayMs: number; reason: string; retries: number }) => void;
 }
 "#;
 
@@ -83,6 +109,14 @@ impl JobClient {
     ) -> Result<JobClient, JsValue> {
         let options: ClientOptions = serde_wasm_bindgen::from_value(options)
             .map_err(|e| convert::type_error(&format!("invalid JobClient options: {e}")))?;
+        match options.protocol.as_deref() {
+            None | Some("cloudstack") => {}
+            Some(other) => {
+                return Err(convert::type_error(&format!(
+                    "protocol {other:?} is not supported by this client yet; use \"cloudstack\""
+                )))
+            }
+        }
         let format = match options.response.as_deref() {
             None | Some("json") => Format::Json,
             Some("xml") => Format::Xml,
@@ -105,6 +139,12 @@ impl JobClient {
         let mut config = ClientConfig { credentials, format, ..ClientConfig::new(options.endpoint) };
         if let Some(secs) = options.long_poll_secs {
             config.long_poll_secs = (secs > 0).then_some(secs);
+        }
+        if let Some(retries) = options.max_retries {
+            config.max_retries = retries;
+        }
+        if let Some(ms) = options.deadline_ms {
+            config.policy.deadline = Some(crate::time::Duration::from_millis(ms));
         }
         let inner = CoreClient::new(config).map_err(|e| error_to_js(&e))?;
         Ok(JobClient { inner })
@@ -142,16 +182,178 @@ impl JobClient {
 
     /// A `Job` handle for a job id obtained elsewhere.
     pub fn job(&self, #[wasm_bindgen(js_name = jobId)] job_id: String) -> Job {
-        let submitted = SubmittedJob { job_id, resource_id: None, command: String::new() };
+        let submitted = SubmittedJob { job_id, resource_id: None, command: String::new(), submitted_at: None };
         Job { client: self.inner.clone(), submitted }
+    }
+
+    /// A `Job` handle from a resume token (`JSON.parse(JSON.stringify(job))`); throws
+    /// `TypeError` for anything else.
+    pub fn resume(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ jobId: string; resourceId?: string | null; command?: string }")] token: JsValue,
+    ) -> Result<Job, JsValue> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Token {
+            job_id: String,
+            #[serde(default)]
+            resource_id: Option<String>,
+            #[serde(default)]
+            command: Option<String>,
+        }
+        let token: Token = serde_wasm_bindgen::from_value(token)
+            .map_err(|e| convert::type_error(&format!("invalid resume token: {e}")))?;
+        if token.job_id.is_empty() {
+            return Err(convert::type_error("invalid resume token: empty jobId"));
+        }
+        let submitted = SubmittedJob {
+            job_id: token.job_id,
+            resource_id: token.resource_id,
+            command: token.command.unwrap_or_default(),
+            submitted_at: None,
+        };
+        Ok(Job { client: self.inner.clone(), submitted })
+    }
+
+    /// Submits an async command and waits for it: `submit` then `job.wait(options)`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobStatus>")]
+    pub fn run(
+        &self,
+        command: String,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean>")] params: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "WaitOptions | undefined")] options: JsValue,
+    ) -> js_sys::Promise {
+        let client = self.inner.clone();
+        future_to_promise(async move {
+            let options = WaitOptions::from_js(&options)?;
+            let params = params_from_js(params)?;
+            let submitted = client.submit(&command, &params).await.map_err(|e| error_to_js(&e))?;
+            wait_for(client, submitted, options).await
+        })
     }
 }
 
-/// One submitted job.
+/// One submitted job. `JSON.stringify(job)` is its resume token.
 #[wasm_bindgen]
 pub struct Job {
     client: CoreClient,
     submitted: SubmittedJob,
+}
+
+/// What `wait` takes: a progress callback, or `{ signal, timeoutMs, onProgress, onDelay }`.
+struct WaitOptions {
+    signal: Option<web_sys::AbortSignal>,
+    timeout_ms: Option<f64>,
+    on_progress: Option<js_sys::Function>,
+    on_delay: Option<js_sys::Function>,
+}
+
+impl WaitOptions {
+    fn from_js(options: &JsValue) -> Result<Self, JsValue> {
+        if let Some(callback) = options.dyn_ref::<js_sys::Function>() {
+            return Ok(WaitOptions {
+                signal: None,
+                timeout_ms: None,
+                on_progress: Some(callback.clone()),
+                on_delay: None,
+            });
+        }
+        if options.is_undefined() || options.is_null() {
+            return Ok(WaitOptions { signal: None, timeout_ms: None, on_progress: None, on_delay: None });
+        }
+        if !options.is_object() {
+            return Err(convert::type_error("wait options must be an object or a function"));
+        }
+        let field = |name: &str| js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        let function = |name: &str| -> Result<Option<js_sys::Function>, JsValue> {
+            let value = field(name);
+            if value.is_undefined() || value.is_null() {
+                return Ok(None);
+            }
+            value.dyn_into().map(Some).map_err(|_| convert::type_error(&format!("{name} must be a function")))
+        };
+        let signal = match field("signal") {
+            value if value.is_undefined() || value.is_null() => None,
+            value => Some(value.dyn_into().map_err(|_| convert::type_error("signal must be an AbortSignal"))?),
+        };
+        let timeout_ms = match field("timeoutMs") {
+            value if value.is_undefined() || value.is_null() => None,
+            value => match value.as_f64() {
+                Some(ms) if ms >= 0.0 => Some(ms),
+                _ => return Err(convert::type_error("timeoutMs must be a non-negative number")),
+            },
+        };
+        Ok(WaitOptions { signal, timeout_ms, on_progress: function("onProgress")?, on_delay: function("onDelay")? })
+    }
+}
+
+/// Waits for `submitted` with `options`: the status on success, a rejection otherwise.
+async fn wait_for(client: CoreClient, submitted: SubmittedJob, options: WaitOptions) -> Result<JsValue, JsValue> {
+    if let Some(signal) = &options.signal {
+        if signal.aborted() {
+            return Err(abort::aborted(signal.clone()).await);
+        }
+    }
+    let started = jobwire_now_ms();
+    let mut best_progress: Option<f64> = None;
+    let (on_progress, on_delay) = (options.on_progress.clone(), options.on_delay.clone());
+    let waiting = client.wait_job(&submitted, move |event| match event {
+        WaitEvent::Status(status) => {
+            if let Some(callback) = &on_progress {
+                best_progress = status.progress.map(|p| best_progress.map_or(p, |b: f64| b.max(p)));
+                if let Ok(value) = convert::status_with_timing(status, best_progress, jobwire_now_ms() - started) {
+                    // A throwing callback must not stop the wait.
+                    let _ = callback.call1(&JsValue::NULL, &value);
+                }
+            }
+        }
+        WaitEvent::Delay { delay, reason, retries } => {
+            if let Some(callback) = &on_delay {
+                let info = js_sys::Object::new();
+                let _ =
+                    js_sys::Reflect::set(&info, &"delayMs".into(), &JsValue::from_f64(delay.as_secs_f64() * 1000.0));
+                let _ = js_sys::Reflect::set(&info, &"reason".into(), &reason.as_str().into());
+                let _ = js_sys::Reflect::set(&info, &"retries".into(), &JsValue::from(retries));
+                let _ = callback.call1(&JsValue::NULL, &info);
+            }
+        }
+    });
+    let stop = async {
+        let timeout = async {
+            match options.timeout_ms {
+                Some(ms) => {
+                    abort::sleep_ms(ms).await;
+                    abort::named_error(
+                        "TimeoutError",
+                        &format!(
+                            "stopped waiting for job {} after {ms} ms; the job may still be running",
+                            submitted.job_id
+                        ),
+                    )
+                }
+                None => std::future::pending().await,
+            }
+        };
+        match options.signal.clone() {
+            Some(signal) => match abort::race(abort::aborted(signal), timeout).await {
+                abort::First::Left(error) | abort::First::Right(error) => error,
+            },
+            None => timeout.await,
+        }
+    };
+    match abort::race(waiting, stop).await {
+        abort::First::Left(Ok(snapshot)) => to_js(&snapshot),
+        abort::First::Left(Err(error)) => Err(error_to_js(&error)),
+        abort::First::Right(error) => {
+            let _ = js_sys::Reflect::set(&error, &"jobId".into(), &submitted.job_id.as_str().into());
+            Err(error)
+        }
+    }
+}
+
+/// Milliseconds on the page's clock.
+fn jobwire_now_ms() -> f64 {
+    js_sys::Date::now()
 }
 
 #[wasm_bindgen]
@@ -168,6 +370,12 @@ impl Job {
         self.submitted.resource_id.clone()
     }
 
+    /// The command that started the job (empty when unknown).
+    #[wasm_bindgen(getter)]
+    pub fn command(&self) -> String {
+        self.submitted.command.clone()
+    }
+
     /// Asks once for the job's status.
     #[wasm_bindgen(unchecked_return_type = "Promise<JobStatus>")]
     pub fn poll(&self) -> js_sys::Promise {
@@ -179,24 +387,16 @@ impl Job {
         })
     }
 
-    /// Polls until the job finishes; resolves with the final status on success, rejects with
-    /// `JobFailedError` on failure. `onProgress` (optional) gets every status seen.
+    /// Waits until the job finishes: resolves with the final status on success; rejects with
+    /// `JobFailedError` when the job failed, `AbortError` (or the signal's reason) / `TimeoutError`
+    /// when the caller stopped waiting — the job may still run and this handle stays usable.
     #[wasm_bindgen(unchecked_return_type = "Promise<JobStatus>")]
-    pub fn wait(&self, #[wasm_bindgen(js_name = onProgress)] on_progress: Option<js_sys::Function>) -> js_sys::Promise {
-        let client = self.client.clone();
-        let job_id = self.submitted.job_id.clone();
-        future_to_promise(async move {
-            let snapshot = client
-                .wait(&job_id, |status| {
-                    if let (Some(callback), Ok(value)) = (&on_progress, to_js(status)) {
-                        // A throwing callback must not stop the wait.
-                        let _ = callback.call1(&JsValue::NULL, &value);
-                    }
-                })
-                .await
-                .map_err(|e| error_to_js(&e))?;
-            to_js(&snapshot)
-        })
+    pub fn wait(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "WaitOptions | ((status: JobStatus) => void)")] options: JsValue,
+    ) -> js_sys::Promise {
+        let (client, submitted) = (self.client.clone(), self.submitted.clone());
+        future_to_promise(async move { wait_for(client, submitted, WaitOptions::from_js(&options)?).await })
     }
 
     /// `JSON.stringify(job)` gives a resume token: `{ jobId, resourceId, command }`.

@@ -1,0 +1,70 @@
+//! Stopping a wait from JavaScript: an `AbortSignal`, a timeout, and racing them against the
+//! wait. Dropping the losing future stops the polling at once: no request goes out after abort.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, AddEventListenerOptions};
+
+/// Which of two futures finished first.
+pub(super) enum First<A, B> {
+    /// The first one.
+    Left(A),
+    /// The second one.
+    Right(B),
+}
+
+/// Runs both futures, returns the first output; the other future is dropped (cancelled).
+pub(super) async fn race<A: Future, B: Future>(a: A, b: B) -> First<A::Output, B::Output> {
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = a.as_mut().poll(cx) {
+            return Poll::Ready(First::Left(out));
+        }
+        if let Poll::Ready(out) = b.as_mut().poll(cx) {
+            return Poll::Ready(First::Right(out));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Resolves when `signal` aborts (at once if it already has) with the error to reject with:
+/// the signal's `reason` when it has one (as `fetch` does), else an `AbortError`.
+pub(super) async fn aborted(signal: AbortSignal) -> JsValue {
+    let waiting = signal.clone();
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if waiting.aborted() {
+            let _ = resolve.call0(&JsValue::NULL);
+        } else {
+            let options = AddEventListenerOptions::new();
+            options.set_once(true);
+            let _ =
+                waiting.add_event_listener_with_callback_and_add_event_listener_options("abort", &resolve, &options);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+    let reason = signal.reason();
+    if reason.is_undefined() {
+        named_error("AbortError", "the wait was aborted; the job may still be running")
+    } else {
+        reason
+    }
+}
+
+/// An `Error` with `name`.
+pub(super) fn named_error(name: &str, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name(name);
+    error.into()
+}
+
+/// Resolves after `millis`.
+pub(super) async fn sleep_ms(millis: f64) {
+    let millis = if millis.is_finite() && millis > 0.0 { millis.min(f64::from(u32::MAX)) as u32 } else { 0 };
+    gloo_timers::future::TimeoutFuture::new(millis).await;
+}

@@ -1,20 +1,26 @@
 //! The reference server: CloudStack's API at `/client/api`, the dashboard at `/`, CORS for
 //! browser clients on other origins, everything persisted in SQLite.
 
+pub mod clm;
 pub mod cloudstack;
 mod cors;
+pub mod edge;
 pub mod effects;
+pub mod faults;
 pub mod gateway;
 pub mod hub;
+pub mod metrics;
 pub mod model;
 pub mod scenario;
 pub mod seed;
 pub mod store;
+pub mod throttle;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::routing::any;
+use axum::middleware;
+use axum::routing::{any, get};
 use axum::Router;
 use tower_http::services::ServeDir;
 
@@ -68,6 +74,9 @@ pub struct Config {
     /// Gateway mode for CLM: forward `/csm/...` below this base URL, e.g. `http://clm.example:8080`.
     #[arg(long, env = "JOBWIRE_UPSTREAM_CLM")]
     pub upstream_clm: Option<String>,
+    /// Scenario file, faults and throttling (see [`scenario`]).
+    #[command(flatten)]
+    pub scenario: scenario::Flags,
     /// The demo user.
     #[command(flatten)]
     pub demo: seed::DemoUser,
@@ -89,6 +98,7 @@ impl Default for Config {
             session_timeout_secs: 1800,
             upstream: None,
             upstream_clm: None,
+            scenario: scenario::Flags::default(),
             demo: seed::DemoUser::default(),
         }
     }
@@ -101,6 +111,12 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Durations and failures.
     pub scenario: Arc<Scenario>,
+    /// Faults injected into API requests.
+    pub faults: Arc<faults::Faults>,
+    /// API throttling per account.
+    pub throttle: Arc<throttle::Throttle>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
     /// Session credential rule.
     pub session_check: SessionKeyCheck,
     /// Whether signed requests need a bounded `expires`.
@@ -120,14 +136,18 @@ impl AppState {
         let store = Store::open(config.db.as_deref())?;
         let hub = Hub::load(store)?;
         hub.put_user(config.demo.to_user())?;
+        clm::callback::register(&hub);
+        let metrics = Arc::new(metrics::Metrics::default());
+        // Before resuming: jobs already past their time finish at once and must be counted.
+        metrics.watch(&hub);
         hub.resume_pending();
-        let duration = match config.job_duration_p95_ms {
-            Some(p95_ms) => scenario::Duration::LogNormal { median_ms: config.job_duration_ms, p95_ms },
-            None => scenario::Duration::Fixed(config.job_duration_ms),
-        };
+        let resolved = scenario::Resolved::new(config);
         Ok(AppState {
             hub,
-            scenario: Arc::new(Scenario::new(config.seed, duration, config.failure_rate)),
+            scenario: Arc::new(resolved.scenario),
+            faults: Arc::new(faults::Faults::new(resolved.seed, resolved.fault_rate, resolved.faults)),
+            throttle: Arc::new(throttle::Throttle::new(resolved.throttling)),
+            metrics,
             session_check: config.session_check,
             enforce_timestamps: config.enforce_timestamps,
             session_timeout_secs: config.session_timeout_secs,
@@ -141,7 +161,17 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let cors = cors::layer(&state.cors_origins);
     let dashboard = ServeDir::new(&state.dist).append_index_html_on_directories(true);
-    Router::new().route("/client/api", any(cloudstack::api)).fallback_service(dashboard).layer(cors).with_state(state)
+    Router::new()
+        .route("/client/api", any(cloudstack::api))
+        .nest("/csm", clm::router())
+        .route("/metrics", get(metrics::handler))
+        .fallback_service(dashboard)
+        // Inside CORS, so fault and error answers carry CORS headers; see `edge` for the order.
+        .layer(middleware::from_fn_with_state(state.clone(), faults::inject))
+        .layer(middleware::from_fn(edge::prepare))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::observe))
+        .layer(cors)
+        .with_state(state)
 }
 
 /// Gateway mode: the dashboard, and the API forwarded to `upstream` with CORS added.

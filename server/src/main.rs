@@ -4,8 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use jobwire_server::{app, AppState, Config};
+use jobwire_server::{app, AppState};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,7 +13,14 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "jobwire_server=info".into()),
         )
         .init();
-    let config = Config::parse();
+    // Flags, environment and the `--scenario` file (flags given explicitly override the file).
+    let config = match jobwire_server::scenario::parse_config() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("jobwire-server: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(&config.listen).await {
         Ok(listener) => listener,
         Err(err) => {

@@ -14,7 +14,7 @@ const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
 
 /// Starts the server binary on `port` with `db`, waiting until it accepts connections.
 fn start(port: u16, db: &std::path::Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_jobwire-server"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jobwire-server"))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--job-duration-ms", "1500", "--job-duration-p95-ms", "3000"])
         .arg("--db")
         .arg(db)
@@ -27,6 +27,8 @@ fn start(port: u16, db: &std::path::Path) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not listen on {port}");
 }
 

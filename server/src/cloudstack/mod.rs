@@ -16,6 +16,7 @@ use axum::response::Response;
 use crate::model::User;
 use crate::AppState;
 pub use commands::api_names;
+pub(crate) use commands::preferred_wait;
 pub use render::{ApiFailure, Format};
 
 /// Request parameters: as sent (for the signature) and by lower-cased name (for dispatch, as
@@ -99,6 +100,10 @@ pub async fn api(
         Ok(user) => Caller { user },
         Err(failure) => return failure.render(format, &name),
     };
+    // CloudStack's api.throttling counts per account once the caller is known.
+    if let Some(refused) = crate::throttle::refuse(&state, &caller.user.account_id, format, &name) {
+        return refused;
+    }
     match commands::dispatch(&state, &caller, &command, &params, &headers).await {
         Some(Ok(reply)) => {
             let mut response = render::success(format, &name, reply.body);

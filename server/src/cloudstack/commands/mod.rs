@@ -7,6 +7,9 @@ mod jobs;
 mod storage;
 mod vm;
 
+/// RFC 7240 `Prefer: wait=N`, shared with the CLM side's task status.
+pub(crate) use jobs::preferred_wait;
+
 use axum::http::HeaderMap;
 use serde_json::{json, Map, Value};
 
@@ -434,6 +437,7 @@ fn submit_job(
         Plan::Succeed if state.scenario.random_failure() => {
             Plan::Fail { code: 530, text: format!("Failed to {command}: internal error in the simulated cloud") }
         }
+        Plan::Succeed => state.scenario.capacity_failure(command).unwrap_or(Plan::Succeed),
         plan => plan,
     };
     let is_create = !created.is_empty();

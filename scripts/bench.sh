@@ -20,7 +20,7 @@ echo "== bench: cargo build --profile server (server, signer)"
 BIN="$CARGO_TARGET_DIR/server"
 
 LOG="$(mktemp)"
-"$BIN/jobwire-server" --listen 127.0.0.1:0 --dist "$ROOT/dist" --job-duration-ms 3600000 >"$LOG" 2>&1 &
+RUST_LOG=jobwire_server=warn "$BIN/jobwire-server" --listen 127.0.0.1:0 --dist "$ROOT/dist" --job-duration-ms 3600000 >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$LOG" && break; sleep 0.1; done
@@ -37,7 +37,7 @@ curl -sf "$QUERY" | grep -q '"jobstatus":0' || { echo "bench: the job query does
 run_wrk() { # label url [extra wrk args...]
   local label="$1" url="$2"; shift 2
   local out
-  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url")"
+  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" "$url")"  # later -c wins
   local rps p50 p99 errors
   rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   p50="$(echo "$out" | awk '$1=="50%" {print $2}')"
@@ -52,3 +52,9 @@ printf '| %-44s | %12s | %8s | %8s | %s\n' "request" "requests/s" "p50" "p99" "e
 printf '|%s|%s|%s|%s|%s\n' "----------------------------------------------" "--------------" "----------" "----------" "------"
 run_wrk "GET /index.html (static file, for scale)" "$BASE/index.html"
 run_wrk "queryAsyncJobResult (signed, pending job)" "$QUERY"
+# Thousands of held long-polls: each connection's request is held 2 s by `Prefer: wait=2`
+# (the job stays pending), so ~connections/2 answers per second, all on a few tokio tasks.
+HELD="${JOBWIRE_BENCH_HELD:-2000}"
+ulimit -n $((HELD + 1024)) 2>/dev/null || true
+run_wrk "queryAsyncJobResult, $HELD held (Prefer: wait=2)" "$QUERY" -c"$HELD" -H "Prefer: wait=2" --timeout 10s
+echo "(held long-polls: expect ≈ $((HELD / 2)) requests/s with p50 ≈ 2 s; more means requests were not held, errors mean exhaustion)"

@@ -23,7 +23,8 @@ pub mod js;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 pub use client::{
-    ApiKeyCredentials, ClientConfig, Credentials, JobClient, SessionCredentials, SubmittedJob, WaitEvent,
+    ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, JobClient, SessionCredentials, SubmittedJob,
+    WaitEvent,
 };
 pub use error::{Error, Result};
 pub use protocol::{JobSnapshot, JobState};

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use axum::serve::ListenerExt;
 use jobwire_server::{app, AppState};
 
 #[tokio::main]
@@ -63,6 +64,13 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
+    // No Nagle: small responses written in two parts (headers, then a file body) would
+    // otherwise wait for the client's delayed ACK, ~40 ms each.
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     match axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -50,9 +50,11 @@ async fn session_and_signed_clients_work_through_the_gateway() {
 #[tokio::test]
 async fn an_unreachable_upstream_is_a_502_not_a_hang() {
     let gateway = start_gateway("http://127.0.0.1:9/client/api").await.unwrap();
-    let client = JobClient::new(ClientConfig::new(gateway)).unwrap();
+    // Two quick retries (502 is transient), then the error.
+    let client = JobClient::new(ClientConfig { max_retries: 2, ..ClientConfig::new(gateway) }).unwrap();
     match client.poll("x").await {
         Err(Error::Transport(jobwire::transport::TransportError::Status { status, .. })) => assert_eq!(status, 502),
         other => panic!("expected 502, got {other:?}"),
     }
+    assert_eq!(client.requests_sent(), 3);
 }

@@ -98,9 +98,11 @@ async fn waiting_stops_at_the_deadline_and_the_job_stays_trackable() {
 }
 
 #[tokio::test]
-async fn unreachable_server_is_a_transport_error() {
-    let client = JobClient::new(ClientConfig::new("http://127.0.0.1:9/client/api")).unwrap();
+async fn unreachable_server_is_a_transport_error_after_the_retry_budget() {
+    let config = ClientConfig { max_retries: 2, ..ClientConfig::new("http://127.0.0.1:9/client/api") };
+    let client = JobClient::new(config).unwrap();
     assert!(matches!(client.poll("x").await, Err(Error::Transport(_))));
+    assert_eq!(client.requests_sent(), 3, "one try and two retries");
     assert!(matches!(JobClient::new(ClientConfig::new("ftp://x")), Err(Error::InvalidArgument(_))));
 }
 
@@ -136,4 +138,31 @@ async fn long_polling_sees_the_finish_at_once_with_few_requests() {
     assert_eq!(done.state, JobState::Succeeded);
     assert_eq!(polls, 1, "one held request is enough");
     assert!(waited < std::time::Duration::from_millis(1900), "finish noticed late: {waited:?}");
+}
+
+#[tokio::test]
+async fn watching_many_jobs_costs_one_listing_per_tick() {
+    let client = client(800, Format::Json).await;
+    let mut jobs = Vec::new();
+    for i in 0..40 {
+        let offering = if i % 10 == 9 { ids::HUGE } else { ids::SMALL };
+        jobs.push(client.submit("deployVirtualMachine", &params(offering)).await.unwrap());
+    }
+    let before = client.requests_sent();
+    let mut updates: Vec<(String, JobState)> = Vec::new();
+    let finals = client.watch(&jobs, |s| updates.push((s.job_id.clone(), s.state))).await.unwrap();
+    let requests = client.requests_sent() - before;
+
+    assert_eq!(finals.len(), 40);
+    assert_eq!(
+        finals.iter().map(|s| s.job_id.as_str()).collect::<Vec<_>>(),
+        jobs.iter().map(|j| j.job_id.as_str()).collect::<Vec<_>>()
+    );
+    assert_eq!(finals.iter().filter(|s| s.state == JobState::Failed).count(), 4);
+    for job in &jobs {
+        let terminal = updates.iter().filter(|(id, state)| *id == job.job_id && state.is_terminal()).count();
+        assert_eq!(terminal, 1, "job {} reported finished exactly once", job.job_id);
+    }
+    // Per-job polling at the same policy would need at least 40 requests per tick.
+    assert!(requests < 40, "{requests} requests for 40 jobs");
 }

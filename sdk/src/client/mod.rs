@@ -1,23 +1,27 @@
 //! The Rust API: submit a CloudStack command, poll its job, wait for it. Drives the sans-IO
-//! [`Waiter`] with the platform's transport and timer, and keeps the session (login, cookies,
-//! one re-login when a session expires).
+//! [`Waiter`](crate::engine::Waiter) with the platform's transport and timer, and keeps the
+//! session (login, cookies, one re-login when a session expires). [`ClmClient`] does the same
+//! for BMC CLM; the retry and wait loops both use live in `driver`.
 
+mod clm;
 mod cookies;
+mod driver;
+mod watch;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use crate::engine::{
-    classify, parse_retry_after, DelayReason, DurationLearner, Failure, Observed, PollPolicy, RetryBudget, WaitStep,
-    Waiter,
-};
+use crate::engine::{DelayReason, DurationLearner, PollPolicy};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, session, Auth, Envelope, LoginError, Request};
-use crate::protocol::{ApiError, Format, JobSnapshot, JobState};
+use crate::protocol::{Format, JobSnapshot};
 use crate::time::{Duration, Instant};
-use crate::transport::{self, HttpRequest, HttpResponse, Method, TransportError};
+use crate::transport::{self, HttpRequest, HttpResponse, Method};
+pub use clm::{ClmClient, ClmConfig};
 use cookies::CookieJar;
+use driver::{status_error, Attempt, JobSource};
 
 /// API key and secret key for signed requests.
 #[derive(Clone, PartialEq, Eq)]
@@ -139,6 +143,7 @@ struct SessionState {
 pub struct JobClient {
     config: ClientConfig,
     session: Arc<Mutex<SessionState>>,
+    requests: Arc<AtomicU64>,
 }
 
 impl JobClient {
@@ -150,12 +155,17 @@ impl JobClient {
         if !(config.endpoint.starts_with("http://") || config.endpoint.starts_with("https://")) {
             return Err(Error::InvalidArgument(format!("endpoint must be an http(s) URL, got {:?}", config.endpoint)));
         }
-        Ok(JobClient { config, session: Arc::default() })
+        Ok(JobClient { config, session: Arc::default(), requests: Arc::default() })
     }
 
     /// The configuration this client uses.
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// HTTP requests this client (and its clones) sent so far, retries and logins included.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     fn session(&self) -> MutexGuard<'_, SessionState> {
@@ -187,6 +197,7 @@ impl JobClient {
         headers.extend_from_slice(extra_headers);
         let request =
             HttpRequest { method: Method::Post, url: self.config.endpoint.clone(), headers, body: Some(body) };
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let response = transport::send(request).await?;
         self.session().jar.absorb(response.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         Ok(response)
@@ -245,8 +256,7 @@ impl JobClient {
     ) -> Result<(Envelope, HttpResponse)> {
         let session_mode = matches!(self.config.credentials, Credentials::Session(_));
         let mut logged_in_now = false;
-        let mut budget = RetryBudget::new(self.config.max_retries);
-        loop {
+        driver::with_retries(self.config.max_retries, on_delay, async || {
             if session_mode && self.session().session_key.is_none() {
                 self.login().await?;
                 logged_in_now = true;
@@ -254,12 +264,8 @@ impl JobClient {
             let body = request.encode(self.config.format, &self.auth(), transport::unix_now());
             let (error, retry_after) = match self.post(body, extra_headers).await {
                 Ok(response) => match decode(&response, self.config.format) {
-                    Ok(envelope) => return Ok((envelope, response)),
-                    Err(error) => {
-                        let retry_after =
-                            response.header("retry-after").and_then(|v| parse_retry_after(v, transport::unix_now()));
-                        (error, retry_after)
-                    }
+                    Ok(envelope) => return Ok(Attempt::Done((envelope, response))),
+                    Err(error) => (error, driver::retry_after(&response)),
                 },
                 Err(error) => (error, None),
             };
@@ -267,31 +273,12 @@ impl JobClient {
                 Error::Api(api) if api.code == 401 && session_mode && !logged_in_now => {
                     // The session expired: log in again, once.
                     self.session().session_key = None;
-                    continue;
+                    Ok(Attempt::Again)
                 }
-                _ => {}
+                _ => Ok(Attempt::Failed(error, retry_after)),
             }
-            let observed = match &error {
-                Error::Transport(TransportError::Network(_)) => Observed::Network,
-                Error::Transport(TransportError::Status { status, .. }) => Observed::HttpStatus(*status),
-                Error::Api(api) => Observed::ApiCode(api.code),
-                Error::Protocol(_) => Observed::MalformedBody,
-                _ => return Err(error),
-            };
-            if classify(observed) == Failure::Permanent || !budget.take() {
-                return Err(error);
-            }
-            let retries = budget.used();
-            let backoff =
-                Duration::from_millis(200u64.saturating_mul(1 << retries.min(6))).min(Duration::from_secs(10));
-            let jittered = backoff.mul_f64(0.5 + fastrand::f64() / 2.0);
-            let (delay, reason) = match retry_after {
-                Some(asked) => (asked.min(Duration::from_secs(300)), DelayReason::RetryAfter),
-                None => (jittered, DelayReason::Retry),
-            };
-            on_delay(delay, reason, retries);
-            transport::sleep(delay).await;
-        }
+        })
+        .await
     }
 
     /// Sends one command and returns its envelope.
@@ -407,83 +394,30 @@ impl JobClient {
     /// policy's deadline passes (the job may still run; the handle stays usable), or a
     /// transport/protocol error after the retry budget.
     pub async fn wait_job(&self, job: &SubmittedJob, mut on_event: impl FnMut(WaitEvent<'_>)) -> Result<JobSnapshot> {
-        let started = Instant::now();
-        let learned = self.session().learner.first_delay(&job.command, self.config.policy.first_delay);
-        let since_submit = job.submitted_at.map_or(Duration::ZERO, |at| started.saturating_duration_since(at));
-        let mut waiter = match learned {
-            Some(first) => Waiter::with_learned_first_delay(
-                self.config.policy.clone(),
-                started,
-                first.saturating_sub(since_submit),
-            ),
-            None => Waiter::new(self.config.policy.clone(), started),
-        };
-        let mut server_waits = self.config.long_poll_secs.is_some();
-        let timed_out = |job_id: &str| {
-            let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            Error::WaitTimedOut { job_id: job_id.into(), waited_ms }
-        };
-        loop {
-            let now = Instant::now();
-            let wait_secs = if server_waits {
-                match self.long_poll_budget(started) {
-                    Some(secs) => Some(secs),
-                    None => return Err(timed_out(&job.job_id)),
-                }
-            } else {
-                match waiter.next(now, fastrand::f64()) {
-                    WaitStep::GiveUp => return Err(timed_out(&job.job_id)),
-                    WaitStep::PollAt(at, reason) => {
-                        let delay = at.saturating_duration_since(now);
-                        on_event(WaitEvent::Delay { delay, reason, retries: 0 });
-                        transport::sleep(delay).await;
-                    }
-                }
-                None
-            };
-            let mut report_delay = |delay, reason, retries| on_event(WaitEvent::Delay { delay, reason, retries });
-            let (snapshot, held) = self.poll_with(&job.job_id, wait_secs, &mut report_delay).await?;
-            server_waits = server_waits && held;
-            on_event(WaitEvent::Status(&snapshot));
-            if snapshot.state.is_terminal() && !job.command.is_empty() {
-                let took = job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed());
-                self.session().learner.observe(&job.command, took);
-            }
-            match snapshot.state {
-                JobState::Pending => {
-                    if server_waits {
-                        on_event(WaitEvent::Delay { delay: Duration::ZERO, reason: DelayReason::LongPoll, retries: 0 });
-                    }
-                }
-                JobState::Succeeded => return Ok(snapshot),
-                JobState::Failed | JobState::Cancelled => {
-                    let error = snapshot.error.clone().unwrap_or_else(|| ApiError {
-                        code: snapshot.result_code.unwrap_or_default(),
-                        cs_error_code: None,
-                        text: "job failed".into(),
-                    });
-                    return Err(Error::JobFailed { job_id: job.job_id.clone(), error });
-                }
-            }
-        }
+        driver::wait_job(self, job, &mut on_event).await
+    }
+}
+
+impl JobSource for JobClient {
+    fn policy(&self) -> &PollPolicy {
+        &self.config.policy
     }
 
-    /// Seconds the next long-poll may ask for: the configured wait, cut to the deadline;
-    /// `None` once the deadline has passed.
-    fn long_poll_budget(&self, started: Instant) -> Option<u32> {
-        let configured = self.config.long_poll_secs?;
-        match self.config.policy.deadline {
-            None => Some(configured),
-            Some(deadline) => {
-                let left = deadline.saturating_sub(started.elapsed());
-                if left.is_zero() {
-                    return None;
-                }
-                // Round up so a sub-second remainder still gets one last short poll.
-                let left_secs = u32::try_from(left.as_secs() + u64::from(left.subsec_nanos() > 0)).unwrap_or(u32::MAX);
-                Some(configured.min(left_secs).max(1))
-            }
-        }
+    fn long_poll_secs(&self) -> Option<u32> {
+        self.config.long_poll_secs
+    }
+
+    fn with_learner<R>(&self, f: impl FnOnce(&mut DurationLearner) -> R) -> R {
+        f(&mut self.session().learner)
+    }
+
+    async fn poll_status(
+        &self,
+        job_id: &str,
+        wait_secs: Option<u32>,
+        on_delay: driver::OnDelay<'_>,
+    ) -> Result<(JobSnapshot, bool)> {
+        self.poll_with(job_id, wait_secs, on_delay).await
     }
 }
 
@@ -509,10 +443,4 @@ fn decode(response: &HttpResponse, format: Format) -> Result<Envelope> {
         Err(_) if !(200..300).contains(&response.status) => Err(status_error(response).into()),
         Err(error) => Err(error.into()),
     }
-}
-
-fn status_error(response: &HttpResponse) -> TransportError {
-    let text = String::from_utf8_lossy(&response.body);
-    let excerpt: String = text.chars().take(200).collect();
-    TransportError::Status { status: response.status, excerpt }
 }

@@ -4,10 +4,12 @@
 //! Nothing here sleeps, sends or reads a clock; the driver ([`crate::client`]) passes `now` in,
 //! so tests run on a fake clock.
 
+mod batch;
 mod learn;
 mod policy;
 mod retry;
 
+pub use batch::BatchTracker;
 pub use learn::DurationLearner;
 pub use policy::{DelayReason, PollPolicy, WaitStep, Waiter};
 pub use retry::{classify, parse_retry_after, Failure, Observed, RetryBudget};

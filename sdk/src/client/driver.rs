@@ -1,0 +1,204 @@
+//! What the CloudStack and CLM clients do alike around their protocols: retrying one request
+//! through transient failures (after the server's `Retry-After` or a jittered backoff), and
+//! waiting for a job — long-polls while the server honours them, the policy's backoff otherwise,
+//! the first poll placed by the learned duration of earlier jobs — given a way to ask for the
+//! job's status once ([`JobSource`]).
+//!
+//! The protocol-specific parts (how a request is encoded, what an answer means, how a session is
+//! renewed) stay with each client; the decisions come from the sans-IO [`crate::engine`].
+
+use crate::engine::{
+    classify, parse_retry_after, DelayReason, DurationLearner, Failure, Observed, PollPolicy, RetryBudget, WaitStep,
+    Waiter,
+};
+use crate::error::{Error, Result};
+use crate::protocol::{ApiError, JobSnapshot, JobState};
+use crate::time::{Duration, Instant};
+use crate::transport::{self, HttpResponse, TransportError};
+
+use super::{SubmittedJob, WaitEvent};
+
+/// Where a request's delays are reported: how long, why, after how many failures in a row.
+pub(crate) type OnDelay<'a> = &'a mut dyn FnMut(Duration, DelayReason, u32);
+
+/// What one try of a request came to.
+pub(crate) enum Attempt<T> {
+    /// The answer.
+    Done(T),
+    /// Try again at once, without taking from the retry budget: the try renewed the session (or
+    /// found it expired), which is progress, not a failure.
+    Again,
+    /// A failure, with the delay the server asked for (`Retry-After`), if any; retried when
+    /// [`classify`] calls it transient and the budget allows.
+    Failed(Error, Option<Duration>),
+}
+
+/// Longest `Retry-After` obeyed; a server asking for more gets another try after this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// Runs `attempt` until it is done, gives up (its `Err`), or fails permanently or too often.
+///
+/// Transient failures (see [`classify`]) are retried up to `max_retries` times in a row, after
+/// the server's `Retry-After` (capped at 5 minutes) or an exponential backoff with jitter; each
+/// delay is reported to `on_delay` before it is slept.
+pub(crate) async fn with_retries<T>(
+    max_retries: u32,
+    on_delay: OnDelay<'_>,
+    mut attempt: impl AsyncFnMut() -> Result<Attempt<T>>,
+) -> Result<T> {
+    let mut budget = RetryBudget::new(max_retries);
+    loop {
+        let (error, retry_after) = match attempt().await? {
+            Attempt::Done(value) => return Ok(value),
+            Attempt::Again => continue,
+            Attempt::Failed(error, retry_after) => (error, retry_after),
+        };
+        let observed = match &error {
+            Error::Transport(TransportError::Network(_)) => Observed::Network,
+            Error::Transport(TransportError::Status { status, .. }) => Observed::HttpStatus(*status),
+            Error::Api(api) => Observed::ApiCode(api.code),
+            Error::Protocol(_) => Observed::MalformedBody,
+            _ => return Err(error),
+        };
+        if classify(observed) == Failure::Permanent || !budget.take() {
+            return Err(error);
+        }
+        let retries = budget.used();
+        let backoff = Duration::from_millis(200u64.saturating_mul(1 << retries.min(6))).min(Duration::from_secs(10));
+        let jittered = backoff.mul_f64(0.5 + fastrand::f64() / 2.0);
+        let (delay, reason) = match retry_after {
+            Some(asked) => (asked.min(MAX_RETRY_AFTER), DelayReason::RetryAfter),
+            None => (jittered, DelayReason::Retry),
+        };
+        on_delay(delay, reason, retries);
+        transport::sleep(delay).await;
+    }
+}
+
+/// The delay a response's `Retry-After` header asks for (seconds or an HTTP-date), if any.
+pub(crate) fn retry_after(response: &HttpResponse) -> Option<Duration> {
+    response.header("retry-after").and_then(|value| parse_retry_after(value, transport::unix_now()))
+}
+
+/// An HTTP error status whose body is no protocol message, with the start of the body.
+pub(crate) fn status_error(response: &HttpResponse) -> TransportError {
+    let text = String::from_utf8_lossy(&response.body);
+    let excerpt: String = text.chars().take(200).collect();
+    TransportError::Status { status: response.status, excerpt }
+}
+
+/// The error of a job that ended in failure or was cancelled: the snapshot's own reason, or a
+/// generic one with its result code.
+pub(crate) fn job_failed(job_id: &str, snapshot: &JobSnapshot) -> Error {
+    let error = snapshot.error.clone().unwrap_or_else(|| ApiError {
+        code: snapshot.result_code.unwrap_or_default(),
+        cs_error_code: None,
+        text: "job failed".into(),
+    });
+    Error::JobFailed { job_id: job_id.into(), error }
+}
+
+/// A client that can ask for a job's status: what [`wait_job`] needs.
+pub(crate) trait JobSource {
+    /// When to poll and for how long.
+    fn policy(&self) -> &PollPolicy;
+
+    /// How long a status request may ask the server to hold it (`Prefer: wait=N`), if at all.
+    fn long_poll_secs(&self) -> Option<u32>;
+
+    /// Runs `f` on the client's learned job durations (shared by its clones).
+    fn with_learner<R>(&self, f: impl FnOnce(&mut DurationLearner) -> R) -> R;
+
+    /// One status request (transient failures retried, their delays reported to `on_delay`),
+    /// asking the server to hold it `wait_secs` when given; also says whether the server
+    /// honoured that (`Preference-Applied`).
+    async fn poll_status(
+        &self,
+        job_id: &str,
+        wait_secs: Option<u32>,
+        on_delay: OnDelay<'_>,
+    ) -> Result<(JobSnapshot, bool)>;
+}
+
+/// Polls `job` until it finishes, reporting every status and every chosen delay with its
+/// reason. While the server honours long-polls the next request goes out as soon as the
+/// previous one returns (the server did the waiting); otherwise the policy's backoff spaces
+/// them, starting from the duration learned from earlier jobs of the same command.
+///
+/// # Errors
+/// [`Error::JobFailed`] when the job fails or is cancelled, [`Error::WaitTimedOut`] when the
+/// policy's deadline passes (the job may still run; the handle stays usable), or a
+/// transport/protocol error after the retry budget.
+pub(crate) async fn wait_job<S: JobSource>(
+    source: &S,
+    job: &SubmittedJob,
+    on_event: &mut dyn FnMut(WaitEvent<'_>),
+) -> Result<JobSnapshot> {
+    let policy = source.policy();
+    let started = Instant::now();
+    let learned = source.with_learner(|learner| learner.first_delay(&job.command, policy.first_delay));
+    let since_submit = job.submitted_at.map_or(Duration::ZERO, |at| started.saturating_duration_since(at));
+    let mut waiter = match learned {
+        Some(first) => Waiter::with_learned_first_delay(policy.clone(), started, first.saturating_sub(since_submit)),
+        None => Waiter::new(policy.clone(), started),
+    };
+    let mut server_waits = source.long_poll_secs().is_some();
+    let timed_out = |job_id: &str| {
+        let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Error::WaitTimedOut { job_id: job_id.into(), waited_ms }
+    };
+    loop {
+        let now = Instant::now();
+        let wait_secs = if server_waits {
+            match long_poll_budget(policy, source.long_poll_secs(), started) {
+                Some(secs) => Some(secs),
+                None => return Err(timed_out(&job.job_id)),
+            }
+        } else {
+            match waiter.next(now, fastrand::f64()) {
+                WaitStep::GiveUp => return Err(timed_out(&job.job_id)),
+                WaitStep::PollAt(at, reason) => {
+                    let delay = at.saturating_duration_since(now);
+                    on_event(WaitEvent::Delay { delay, reason, retries: 0 });
+                    transport::sleep(delay).await;
+                }
+            }
+            None
+        };
+        let mut report_delay = |delay, reason, retries| on_event(WaitEvent::Delay { delay, reason, retries });
+        let (snapshot, held) = source.poll_status(&job.job_id, wait_secs, &mut report_delay).await?;
+        server_waits = server_waits && held;
+        on_event(WaitEvent::Status(&snapshot));
+        if snapshot.state.is_terminal() && !job.command.is_empty() {
+            let took = job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed());
+            source.with_learner(|learner| learner.observe(&job.command, took));
+        }
+        match snapshot.state {
+            JobState::Pending => {
+                if server_waits {
+                    on_event(WaitEvent::Delay { delay: Duration::ZERO, reason: DelayReason::LongPoll, retries: 0 });
+                }
+            }
+            JobState::Succeeded => return Ok(snapshot),
+            JobState::Failed | JobState::Cancelled => return Err(job_failed(&job.job_id, &snapshot)),
+        }
+    }
+}
+
+/// Seconds the next long-poll may ask for: the configured wait, cut to the deadline; `None`
+/// once the deadline has passed (or without a configured wait).
+fn long_poll_budget(policy: &PollPolicy, configured: Option<u32>, started: Instant) -> Option<u32> {
+    let configured = configured?;
+    match policy.deadline {
+        None => Some(configured),
+        Some(deadline) => {
+            let left = deadline.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return None;
+            }
+            // Round up so a sub-second remainder still gets one last short poll.
+            let left_secs = u32::try_from(left.as_secs() + u64::from(left.subsec_nanos() > 0)).unwrap_or(u32::MAX);
+            Some(configured.min(left_secs).max(1))
+        }
+    }
+}

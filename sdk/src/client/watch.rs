@@ -1,0 +1,86 @@
+//! Following many jobs at once: one `listAsyncJobs` listing (all its pages) per tick instead of
+//! a status request per job; the jobs the listing cannot show (purged, or of an account the
+//! listing does not cover) are asked for one by one. Decisions are the [`BatchTracker`]'s.
+
+use crate::engine::{BatchTracker, WaitStep, Waiter};
+use crate::error::{Error, Result};
+use crate::protocol::cloudstack::{self, Request};
+use crate::protocol::JobSnapshot;
+use crate::time::Instant;
+use crate::transport;
+
+use super::{JobClient, SubmittedJob};
+
+/// Jobs per `listAsyncJobs` page (CloudStack's default `default.page.size` is 500).
+const PAGE_SIZE: usize = 500;
+
+impl JobClient {
+    /// Follows `jobs` until every one has finished, calling `on_update` with each change (first
+    /// sight, new state, more progress; a terminal state exactly once). Resolves with the final
+    /// snapshot of every job, in the order given (duplicates once). Failed jobs are reported,
+    /// not raised: the batch itself only fails on transport/protocol errors or the deadline.
+    ///
+    /// # Errors
+    /// [`Error::WaitTimedOut`] (job id `batch`) when the policy's deadline passes, or a
+    /// transport/protocol error after the retry budget.
+    pub async fn watch(
+        &self,
+        jobs: &[SubmittedJob],
+        mut on_update: impl FnMut(&JobSnapshot),
+    ) -> Result<Vec<JobSnapshot>> {
+        let mut order: Vec<String> = Vec::new();
+        for job in jobs {
+            if !order.contains(&job.job_id) {
+                order.push(job.job_id.clone());
+            }
+        }
+        let mut tracker = BatchTracker::new(order.iter().cloned());
+        let mut finals: std::collections::HashMap<String, JobSnapshot> = std::collections::HashMap::new();
+        let started = Instant::now();
+        let mut waiter = Waiter::new(self.config.policy.clone(), started);
+        while !tracker.is_done() {
+            let now = Instant::now();
+            match waiter.next(now, fastrand::f64()) {
+                WaitStep::GiveUp => {
+                    let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    return Err(Error::WaitTimedOut { job_id: "batch".into(), waited_ms });
+                }
+                WaitStep::PollAt(at, _) => transport::sleep(at.saturating_duration_since(now)).await,
+            }
+            let listing = self.list_jobs().await?;
+            let (news, missing) = tracker.observe_listing(&listing);
+            let mut report = |snapshot: JobSnapshot| {
+                on_update(&snapshot);
+                if snapshot.state.is_terminal() {
+                    finals.insert(snapshot.job_id.clone(), snapshot);
+                }
+            };
+            news.into_iter().for_each(&mut report);
+            for job_id in missing {
+                let snapshot = self.poll(&job_id).await?;
+                if let Some(news) = tracker.observe(&snapshot) {
+                    report(news);
+                }
+            }
+        }
+        Ok(order.iter().filter_map(|id| finals.remove(id)).collect())
+    }
+
+    /// Every job `listAsyncJobs` shows, all pages.
+    async fn list_jobs(&self) -> Result<Vec<JobSnapshot>> {
+        let mut jobs = Vec::new();
+        for page in 1.. {
+            let request =
+                Request::new("listAsyncJobs").param("page", page.to_string()).param("pagesize", PAGE_SIZE.to_string());
+            let list = cloudstack::parse_job_list(&self.call(&request).await?)?;
+            let got = list.jobs.len();
+            jobs.extend(list.jobs);
+            // A short page, or everything counted, ends the listing (servers that ignore paging
+            // send everything at once).
+            if got < PAGE_SIZE || jobs.len() as u64 >= list.count {
+                break;
+            }
+        }
+        Ok(jobs)
+    }
+}

@@ -65,7 +65,9 @@ describe('package layout', () => {
     assert.match(dts, /export class JobClient \{/);
     assert.match(dts, /export class Job \{/);
     assert.match(dts, /submit\(command: string, params: [^)]*\): Promise<Job>;/);
-    assert.match(dts, /wait\(onProgress\?: [^)]*\): Promise<JobStatus>;/);
+    assert.match(dts, /wait\(options\?: WaitOptions \| \(\(status: JobStatus\) => void\)\): Promise<JobStatus>;/);
+    assert.match(dts, /watch\(jobs: Array<Job \| \{ jobId: string; command\?: string \}>\): AsyncIterableIterator<JobStatus>;/);
+    assert.match(dts, /export interface WaitOptions \{/);
     assert.match(dts, /export default function __wbg_init/);
   });
 
@@ -174,4 +176,66 @@ test('the default (web) entry initialises from bytes in a fresh process, as in W
     env: { ...process.env, OPTIONS: JSON.stringify(options) },
   });
   assert.equal(Number(stdout.trim()) > 0, true, stdout);
+});
+
+describe('watching many jobs', () => {
+  test('for await … of client.watch(jobs) yields each finish once, then ends; jobs stay usable', async () => {
+    const client = new JobClient(options);
+    const jobs = await Promise.all([
+      client.submit('deployVirtualMachine', deploy(SMALL)),
+      client.submit('deployVirtualMachine', deploy(SMALL)),
+      client.submit('deployVirtualMachine', deploy(HUGE)),
+    ]);
+    const finished = new Map();
+    for await (const update of client.watch(jobs)) {
+      if (update.state !== 'pending') {
+        assert.ok(!finished.has(update.jobId), `${update.jobId} reported finished twice`);
+        finished.set(update.jobId, update.state);
+      }
+    }
+    assert.deepEqual([...finished.keys()].sort(), jobs.map((j) => j.id).sort());
+    assert.equal(finished.get(jobs[2].id), 'failed');
+    assert.equal(finished.get(jobs[0].id), 'succeeded');
+    // The handles were not consumed by watch.
+    assert.equal((await jobs[0].poll()).state, 'succeeded');
+  });
+
+  test('breaking out of the loop stops watching', async () => {
+    const client = new JobClient(options);
+    const job = await client.submit('deployVirtualMachine', deploy(SMALL));
+    for await (const update of client.watch([JSON.parse(JSON.stringify(job))])) {
+      assert.equal(update.jobId, job.id);
+      break;
+    }
+    assert.throws(() => client.watch('nope'), TypeError);
+    assert.throws(() => client.watch([{}]), TypeError);
+  });
+});
+
+describe('BMC CLM through the same JobClient', () => {
+  const clm = () => new JobClient({ protocol: 'clm', endpoint: server.url, username: 'demo', password: 'demo-password' });
+
+  test('run() lets the server hold the operation and resolves with the created server', async () => {
+    const status = await clm().run('ComputeContainer', { name: 'node-clm-1' });
+    assert.equal(status.state, 'succeeded');
+    const container = status.result[0];
+    assert.equal(container.cloudClass, 'com.bmc.cloud.model.beans.ComputeContainer');
+    assert.equal(container.name, 'node-clm-1');
+  });
+
+  test('submit() answers a task at once; wait() follows it to the end', async () => {
+    const job = await clm().submit('ComputeContainer', { name: 'node-clm-2' });
+    assert.ok(job.id, 'taskInternalUUID');
+    const seen = [];
+    const status = await job.wait({ onProgress: (s) => seen.push(s.state) });
+    assert.equal(status.state, 'succeeded');
+    assert.equal(seen.at(-1), 'succeeded');
+  });
+
+  test('a wrong password and a bad body are typed errors', async () => {
+    const refused = new JobClient({ protocol: 'clm', endpoint: server.url, username: 'demo', password: 'wrong' });
+    await assert.rejects(refused.submit('ComputeContainer', {}), (e) => e.name === 'LoginError' && e.code === 401);
+    await assert.rejects(clm().submit('ComputeContainer', 'not an object'), TypeError);
+    assert.throws(() => new JobClient({ protocol: 'clm', endpoint: server.url, apiKey: 'k', secretKey: 's' }), TypeError);
+  });
 });

@@ -4,7 +4,9 @@
 //! `TypeError`) and which carry the details as properties.
 
 mod abort;
+mod backend;
 mod convert;
+mod watch;
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -12,10 +14,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::client::{
-    ApiKeyCredentials, ClientConfig, Credentials, JobClient as CoreClient, SessionCredentials, SubmittedJob, WaitEvent,
+    ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, JobClient as CoreClient, SessionCredentials,
+    SubmittedJob, WaitEvent,
 };
 use crate::protocol::Format;
-use convert::{error_to_js, params_from_js, to_js};
+use backend::Backend;
+use convert::{error_to_js, to_js};
 
 /// Options of `new JobClient({...})`.
 #[derive(Deserialize)]
@@ -47,8 +51,9 @@ struct ClientOptions {
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 export interface JobClientOptions {
-  protocol?: 'cloudstack';
-  /** API URL, e.g. "http://localhost:8080/client/api". */
+  /** "cloudstack" (default) or "clm" (BMC Cloud Lifecycle Management: username and password). */
+  protocol?: 'cloudstack' | 'clm';
+  /** CloudStack: the API URL, e.g. "http://localhost:8080/client/api"; CLM: the base URL, e.g. "http://localhost:8080". */
   endpoint: string;
   /** API-key signing: both or neither. */
   apiKey?: string;
@@ -97,7 +102,7 @@ export interface WaitOptions {
 /// A client of one endpoint.
 #[wasm_bindgen]
 pub struct JobClient {
-    inner: CoreClient,
+    inner: Backend,
 }
 
 #[wasm_bindgen]
@@ -109,13 +114,15 @@ impl JobClient {
     ) -> Result<JobClient, JsValue> {
         let options: ClientOptions = serde_wasm_bindgen::from_value(options)
             .map_err(|e| convert::type_error(&format!("invalid JobClient options: {e}")))?;
-        match options.protocol.as_deref() {
-            None | Some("cloudstack") => {}
+        let clm = match options.protocol.as_deref() {
+            None | Some("cloudstack") => false,
+            Some("clm") => true,
             Some(other) => {
-                return Err(convert::type_error(&format!(
-                    "protocol {other:?} is not supported by this client yet; use \"cloudstack\""
-                )))
+                return Err(convert::type_error(&format!("protocol must be \"cloudstack\" or \"clm\", got {other:?}")))
             }
+        };
+        if clm {
+            return JobClient::new_clm(options);
         }
         let format = match options.response.as_deref() {
             None | Some("json") => Format::Json,
@@ -147,7 +154,7 @@ impl JobClient {
             config.policy.deadline = Some(crate::time::Duration::from_millis(ms));
         }
         let inner = CoreClient::new(config).map_err(|e| error_to_js(&e))?;
-        Ok(JobClient { inner })
+        Ok(JobClient { inner: Backend::CloudStack(inner) })
     }
 
     /// Submits an async command; resolves with a `Job` as soon as the server accepts it.
@@ -159,8 +166,7 @@ impl JobClient {
     ) -> js_sys::Promise {
         let client = self.inner.clone();
         future_to_promise(async move {
-            let params = params_from_js(params)?;
-            let submitted = client.submit(&command, &params).await.map_err(|e| error_to_js(&e))?;
+            let submitted = client.submit(&command, params).await?;
             Ok(Job { client, submitted }.into())
         })
     }
@@ -173,11 +179,7 @@ impl JobClient {
         #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean> | undefined")] params: JsValue,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
-        future_to_promise(async move {
-            let params = params_from_js(params)?;
-            let value = client.call_value(&command, &params).await.map_err(|e| error_to_js(&e))?;
-            to_js(&value)
-        })
+        future_to_promise(async move { to_js(&client.call(&command, params).await?) })
     }
 
     /// A `Job` handle for a job id obtained elsewhere.
@@ -221,22 +223,73 @@ impl JobClient {
         &self,
         command: String,
         #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean>")] params: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "WaitOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move {
             let options = WaitOptions::from_js(&options)?;
-            let params = params_from_js(params)?;
-            let submitted = client.submit(&command, &params).await.map_err(|e| error_to_js(&e))?;
-            wait_for(client, submitted, options).await
+            match client {
+                // CLM holds the operation itself (`timeout` N) and polls only if a Task comes back.
+                Backend::Clm(clm) => {
+                    let body = backend::clm_body(params)?;
+                    let mut sink = EventSink::new(&options);
+                    let path = command.clone();
+                    let running =
+                        async move { clm.run(&path, body, backend::CLM_RUN_HOLD_SECS, |e| sink.handle(e)).await };
+                    supervise(running, &command, &options).await
+                }
+                client => {
+                    let submitted = client.submit(&command, params).await?;
+                    wait_for(client, submitted, options).await
+                }
+            }
         })
+    }
+
+    /// Follows `jobs` until all have finished: `for await (const update of client.watch(jobs))`
+    /// yields every change (each finish exactly once). CloudStack jobs share one
+    /// `listAsyncJobs` listing per tick; CLM tasks are waited for a few at a time.
+    /// Takes `Job`s or resume tokens; the jobs stay usable.
+    #[wasm_bindgen(unchecked_return_type = "AsyncIterableIterator<JobStatus>")]
+    pub fn watch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Array<Job | { jobId: string; command?: string }>")] jobs: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let list: js_sys::Array = jobs.dyn_into().map_err(|_| convert::type_error("watch takes an array of jobs"))?;
+        let submitted = list.iter().map(|job| job_from_js(&job)).collect::<Result<Vec<_>, _>>()?;
+        Ok(watch::start(self.inner.clone(), submitted))
+    }
+}
+
+impl JobClient {
+    /// `{ protocol: 'clm', endpoint, username, password }`: token login at `endpoint/csm/login`.
+    fn new_clm(options: ClientOptions) -> Result<JobClient, JsValue> {
+        let (Some(username), Some(password)) = (options.username, options.password) else {
+            return Err(convert::type_error("protocol \"clm\" needs username and password"));
+        };
+        if options.api_key.is_some() || options.secret_key.is_some() {
+            return Err(convert::type_error("protocol \"clm\" has no API keys; give username and password"));
+        }
+        let mut config = ClmConfig::new(options.endpoint, username, password);
+        if let Some(secs) = options.long_poll_secs {
+            config.long_poll_secs = (secs > 0).then_some(secs);
+        }
+        if let Some(retries) = options.max_retries {
+            config.max_retries = retries;
+        }
+        if let Some(ms) = options.deadline_ms {
+            config.policy.deadline = Some(crate::time::Duration::from_millis(ms));
+        }
+        let inner = ClmClient::new(config).map_err(|e| error_to_js(&e))?;
+        Ok(JobClient { inner: Backend::Clm(inner) })
     }
 }
 
 /// One submitted job. `JSON.stringify(job)` is its resume token.
 #[wasm_bindgen]
 pub struct Job {
-    client: CoreClient,
+    client: Backend,
     submitted: SubmittedJob,
 }
 
@@ -287,37 +340,76 @@ impl WaitOptions {
     }
 }
 
+/// Passes a wait's events to the JS callbacks: statuses with the best progress so far, the time
+/// waited and an ETA; delays with their reason.
+struct EventSink {
+    on_progress: Option<js_sys::Function>,
+    on_delay: Option<js_sys::Function>,
+    best_progress: Option<f64>,
+    started_ms: f64,
+}
+
+impl EventSink {
+    fn new(options: &WaitOptions) -> Self {
+        EventSink {
+            on_progress: options.on_progress.clone(),
+            on_delay: options.on_delay.clone(),
+            best_progress: None,
+            started_ms: jobwire_now_ms(),
+        }
+    }
+
+    fn handle(&mut self, event: WaitEvent<'_>) {
+        match event {
+            WaitEvent::Status(status) => {
+                if let Some(p) = status.progress {
+                    self.best_progress = Some(self.best_progress.map_or(p, |b| b.max(p)));
+                }
+                if let Some(callback) = &self.on_progress {
+                    let elapsed = jobwire_now_ms() - self.started_ms;
+                    if let Ok(value) = convert::status_with_timing(status, self.best_progress, elapsed) {
+                        // A throwing callback must not stop the wait.
+                        let _ = callback.call1(&JsValue::NULL, &value);
+                    }
+                }
+            }
+            WaitEvent::Delay { delay, reason, retries } => {
+                if let Some(callback) = &self.on_delay {
+                    let info = js_sys::Object::new();
+                    let _ = js_sys::Reflect::set(
+                        &info,
+                        &"delayMs".into(),
+                        &JsValue::from_f64(delay.as_secs_f64() * 1000.0),
+                    );
+                    let _ = js_sys::Reflect::set(&info, &"reason".into(), &reason.as_str().into());
+                    let _ = js_sys::Reflect::set(&info, &"retries".into(), &JsValue::from(retries));
+                    let _ = callback.call1(&JsValue::NULL, &info);
+                }
+            }
+        }
+    }
+}
+
 /// Waits for `submitted` with `options`: the status on success, a rejection otherwise.
-async fn wait_for(client: CoreClient, submitted: SubmittedJob, options: WaitOptions) -> Result<JsValue, JsValue> {
+async fn wait_for(client: Backend, submitted: SubmittedJob, options: WaitOptions) -> Result<JsValue, JsValue> {
+    let mut sink = EventSink::new(&options);
+    let job_id = submitted.job_id.clone();
+    let waiting = async move { client.wait_job(&submitted, |event| sink.handle(event)).await };
+    supervise(waiting, &job_id, &options).await
+}
+
+/// Runs a wait until it ends or the caller stops waiting (signal, timeout). Stopping drops the
+/// wait: no request goes out afterwards; the job itself is untouched.
+async fn supervise(
+    waiting: impl std::future::Future<Output = crate::Result<crate::JobSnapshot>>,
+    job_id: &str,
+    options: &WaitOptions,
+) -> Result<JsValue, JsValue> {
     if let Some(signal) = &options.signal {
         if signal.aborted() {
             return Err(abort::aborted(signal.clone()).await);
         }
     }
-    let started = jobwire_now_ms();
-    let mut best_progress: Option<f64> = None;
-    let (on_progress, on_delay) = (options.on_progress.clone(), options.on_delay.clone());
-    let waiting = client.wait_job(&submitted, move |event| match event {
-        WaitEvent::Status(status) => {
-            if let Some(callback) = &on_progress {
-                best_progress = status.progress.map(|p| best_progress.map_or(p, |b: f64| b.max(p)));
-                if let Ok(value) = convert::status_with_timing(status, best_progress, jobwire_now_ms() - started) {
-                    // A throwing callback must not stop the wait.
-                    let _ = callback.call1(&JsValue::NULL, &value);
-                }
-            }
-        }
-        WaitEvent::Delay { delay, reason, retries } => {
-            if let Some(callback) = &on_delay {
-                let info = js_sys::Object::new();
-                let _ =
-                    js_sys::Reflect::set(&info, &"delayMs".into(), &JsValue::from_f64(delay.as_secs_f64() * 1000.0));
-                let _ = js_sys::Reflect::set(&info, &"reason".into(), &reason.as_str().into());
-                let _ = js_sys::Reflect::set(&info, &"retries".into(), &JsValue::from(retries));
-                let _ = callback.call1(&JsValue::NULL, &info);
-            }
-        }
-    });
     let stop = async {
         let timeout = async {
             match options.timeout_ms {
@@ -325,10 +417,7 @@ async fn wait_for(client: CoreClient, submitted: SubmittedJob, options: WaitOpti
                     abort::sleep_ms(ms).await;
                     abort::named_error(
                         "TimeoutError",
-                        &format!(
-                            "stopped waiting for job {} after {ms} ms; the job may still be running",
-                            submitted.job_id
-                        ),
+                        &format!("stopped waiting for job {job_id} after {ms} ms; the job may still be running"),
                     )
                 }
                 None => std::future::pending().await,
@@ -345,10 +434,23 @@ async fn wait_for(client: CoreClient, submitted: SubmittedJob, options: WaitOpti
         abort::First::Left(Ok(snapshot)) => to_js(&snapshot),
         abort::First::Left(Err(error)) => Err(error_to_js(&error)),
         abort::First::Right(error) => {
-            let _ = js_sys::Reflect::set(&error, &"jobId".into(), &submitted.job_id.as_str().into());
+            let _ = js_sys::Reflect::set(&error, &"jobId".into(), &job_id.into());
             Err(error)
         }
     }
+}
+
+/// A job from a `Job` object (its `id`/`command` getters) or a resume token (`jobId`).
+fn job_from_js(value: &JsValue) -> Result<SubmittedJob, JsValue> {
+    let text = |key: &str| js_sys::Reflect::get(value, &key.into()).ok().and_then(|v| v.as_string());
+    let job_id = text("jobId").or_else(|| text("id")).filter(|id| !id.is_empty());
+    let job_id = job_id.ok_or_else(|| convert::type_error("each job must be a Job or a resume token with a jobId"))?;
+    Ok(SubmittedJob {
+        job_id,
+        resource_id: text("resourceId"),
+        command: text("command").unwrap_or_default(),
+        submitted_at: None,
+    })
 }
 
 /// Milliseconds on the page's clock.
@@ -393,9 +495,12 @@ impl Job {
     #[wasm_bindgen(unchecked_return_type = "Promise<JobStatus>")]
     pub fn wait(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "WaitOptions | ((status: JobStatus) => void)")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions | ((status: JobStatus) => void)")] options: Option<
+            JsValue,
+        >,
     ) -> js_sys::Promise {
         let (client, submitted) = (self.client.clone(), self.submitted.clone());
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         future_to_promise(async move { wait_for(client, submitted, WaitOptions::from_js(&options)?).await })
     }
 

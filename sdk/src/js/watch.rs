@@ -1,0 +1,186 @@
+//! `client.watch(jobs)`: an async iterator of status changes, for `for await … of`.
+//!
+//! A Rust task follows the jobs and queues every change; `next()` hands them out in order, or
+//! waits for the next one. Breaking out of the loop (`return()`) stops the task: no request goes
+//! out afterwards.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+use super::abort::{race, First};
+use super::backend::Backend;
+use super::convert::{error_to_js, to_js};
+use crate::client::{SubmittedJob, WaitEvent};
+use crate::protocol::JobSnapshot;
+
+/// CLM tasks waited for at once (CLM has no listing of many tasks in one request).
+const CLM_CONCURRENCY: usize = 8;
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<JsValue>,
+    finished: bool,
+    error: Option<JsValue>,
+    /// The `resolve`/`reject` of a `next()` that found the queue empty.
+    waiting: Option<(js_sys::Function, js_sys::Function)>,
+    /// Resolves the stop promise the task races against.
+    stop: Option<js_sys::Function>,
+}
+
+type Shared = Rc<RefCell<State>>;
+
+fn iter_result(value: &JsValue, done: bool) -> JsValue {
+    let result = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&result, &"value".into(), value);
+    let _ = js_sys::Reflect::set(&result, &"done".into(), &JsValue::from_bool(done));
+    result.into()
+}
+
+/// Hands `value` to a waiting `next()`, or queues it.
+fn deliver(state: &Shared, value: JsValue) {
+    let waiting = state.borrow_mut().waiting.take();
+    match waiting {
+        Some((resolve, _)) => {
+            let _ = resolve.call1(&JsValue::NULL, &iter_result(&value, false));
+        }
+        None => state.borrow_mut().queue.push_back(value),
+    }
+}
+
+/// Ends the stream (with an error to reject with, if any).
+fn finish(state: &Shared, error: Option<JsValue>) {
+    let waiting = {
+        let mut s = state.borrow_mut();
+        s.finished = true;
+        s.error = error.clone();
+        s.waiting.take()
+    };
+    if let Some((resolve, reject)) = waiting {
+        let _ = match error {
+            Some(error) => reject.call1(&JsValue::NULL, &error),
+            None => resolve.call1(&JsValue::NULL, &iter_result(&JsValue::UNDEFINED, true)),
+        };
+    }
+}
+
+/// Starts following `jobs`; returns the async iterator.
+pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>) -> JsValue {
+    let state: Shared = Rc::default();
+    let stop = js_sys::Promise::new(&mut |resolve, _| state.borrow_mut().stop = Some(resolve));
+    let task_state = Rc::clone(&state);
+    spawn_local(async move {
+        let push = |snapshot: &JobSnapshot| {
+            if let Ok(value) = to_js(snapshot) {
+                deliver(&task_state, value);
+            }
+        };
+        let following = follow(backend, jobs, push);
+        match race(following, JsFuture::from(stop)).await {
+            First::Left(Ok(())) | First::Right(_) => finish(&task_state, None),
+            First::Left(Err(error)) => finish(&task_state, Some(error_to_js(&error))),
+        }
+    });
+    iterator(state)
+}
+
+/// Follows the jobs until all finished, passing each change to `push`.
+async fn follow(backend: Backend, jobs: Vec<SubmittedJob>, push: impl Fn(&JobSnapshot)) -> crate::Result<()> {
+    match backend {
+        Backend::CloudStack(client) => client.watch(&jobs, |s| push(s)).await.map(drop),
+        Backend::Clm(client) => {
+            let queue = RefCell::new(VecDeque::from(jobs));
+            let worker = || async {
+                loop {
+                    let Some(job) = queue.borrow_mut().pop_front() else { return Ok(()) };
+                    let mut last: Option<(crate::JobState, Option<f64>)> = None;
+                    let outcome = client
+                        .wait_job(&job, |event| {
+                            if let WaitEvent::Status(status) = event {
+                                let seen = (status.state, status.progress);
+                                if last != Some(seen) {
+                                    last = Some(seen);
+                                    push(status);
+                                }
+                            }
+                        })
+                        .await;
+                    match outcome {
+                        // A failed task was reported as a status; the stream goes on.
+                        Ok(_) | Err(crate::Error::JobFailed { .. }) => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+            };
+            let workers: Vec<_> = (0..CLM_CONCURRENCY).map(|_| Box::pin(worker())).collect();
+            join_all(workers).await
+        }
+    }
+}
+
+/// Runs futures together; the first error wins.
+async fn join_all<F: std::future::Future<Output = crate::Result<()>> + Unpin>(
+    mut futures: Vec<F>,
+) -> crate::Result<()> {
+    std::future::poll_fn(|cx| {
+        let mut index = 0;
+        while index < futures.len() {
+            match std::pin::Pin::new(&mut futures[index]).poll(cx) {
+                std::task::Poll::Ready(Ok(())) => {
+                    futures.swap_remove(index);
+                }
+                std::task::Poll::Ready(Err(error)) => return std::task::Poll::Ready(Err(error)),
+                std::task::Poll::Pending => index += 1,
+            }
+        }
+        if futures.is_empty() {
+            std::task::Poll::Ready(Ok(()))
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// The iterator object: `next()`, `return()` and `[Symbol.asyncIterator]()`. Its three closures
+/// live as long as the page (one small allocation per `watch` call).
+fn iterator(state: Shared) -> JsValue {
+    let object = js_sys::Object::new();
+    let next_state = Rc::clone(&state);
+    let next = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
+        let state = Rc::clone(&next_state);
+        js_sys::Promise::new(&mut |resolve, reject| {
+            let mut s = state.borrow_mut();
+            if let Some(value) = s.queue.pop_front() {
+                let _ = resolve.call1(&JsValue::NULL, &iter_result(&value, false));
+            } else if s.finished {
+                let _ = match s.error.take() {
+                    Some(error) => reject.call1(&JsValue::NULL, &error),
+                    None => resolve.call1(&JsValue::NULL, &iter_result(&JsValue::UNDEFINED, true)),
+                };
+            } else {
+                s.waiting = Some((resolve, reject));
+            }
+        })
+    });
+    let return_state = Rc::clone(&state);
+    let stop = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
+        let stop = return_state.borrow_mut().stop.take();
+        if let Some(stop) = stop {
+            let _ = stop.call0(&JsValue::NULL);
+        }
+        js_sys::Promise::resolve(&iter_result(&JsValue::UNDEFINED, true))
+    });
+    let this = object.clone();
+    let itself = Closure::<dyn Fn() -> JsValue>::new(move || this.clone().into());
+    let _ = js_sys::Reflect::set(&object, &"next".into(), next.as_ref());
+    let _ = js_sys::Reflect::set(&object, &"return".into(), stop.as_ref());
+    let _ = js_sys::Reflect::set(&object, &js_sys::Symbol::async_iterator(), itself.as_ref());
+    next.forget();
+    stop.forget();
+    itself.forget();
+    object.into()
+}

@@ -85,6 +85,9 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    /// The worked example of CloudStack's developer guide, "How to sign an API call with Python"
+    /// (https://docs.cloudstack.apache.org/en/latest/developersguide/dev.html): its API key,
+    /// secret key and expected signature.
     #[test]
     fn cloudstack_docs_example() {
         let params = [
@@ -97,6 +100,8 @@ mod tests {
         assert_eq!(java_url_encode("TTpdDq/7j/J58XCRHomKoQXEQds="), "TTpdDq%2F7j%2FJ58XCRHomKoQXEQds%3D");
     }
 
+    /// Java `URLEncoder` semantics (space, `~`, `*`, UTF-8, signatureVersion 3, camelCase
+    /// names), vector 2 of ../shared/protocols.md §1.3, computed with Java's encoder.
     #[test]
     fn java_semantics_vector() {
         let params = [

@@ -1,136 +1,184 @@
-//! The application shell: connection, deploy form, jobs table, detail.
+//! The application shell: connection, submit form, overview, filters, jobs table and detail.
 
-use jobwire::time::{Duration, Instant};
-use jobwire::{Error, JobClient};
+use std::collections::HashMap;
+
+use futures::StreamExt;
+use jobwire::time::Duration;
+use jobwire::JobClient;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, Choice};
+use crate::api::{self, ApiSpec, Choice};
+use crate::browser::{filters_from_url, load_jobs, now_ms, query_param, write_url};
 use crate::components::connect_form::{ConnectForm, Connection};
+use crate::components::filter_bar::FilterBar;
 use crate::components::job_detail::JobDetail;
 use crate::components::job_table::JobTable;
-use crate::components::submit_form::{DeployRequest, SubmitForm};
-use crate::state::{JobData, JobRow};
+use crate::components::overview::Overview;
+use crate::components::status_bar::StatusBar;
+use crate::components::submit_form::{SubmitForm, SubmitRequest};
+use crate::state::{JobRow, ResumeToken};
+use crate::tracker::Dashboard;
 
-/// Loads a list command into `target`, reporting failures in `problem`.
-fn load_list(
-    client: JobClient,
-    command: &'static str,
-    object: &'static str,
-    target: WriteSignal<Vec<Choice>>,
-    problem: WriteSignal<Option<String>>,
-) {
-    spawn_local(async move {
-        match api::list_choices(&client, command, object).await {
-            Ok(choices) => target.set(choices),
-            Err(error) => problem.set(Some(format!("{command}: {error}"))),
-        }
-    });
-}
+/// Submits in flight at once for "submit N".
+const SUBMIT_CONCURRENCY: usize = 8;
 
-/// Submits the deploy and tracks the job until it ends.
-fn deploy(
-    client: JobClient,
-    request: DeployRequest,
-    jobs: RwSignal<Vec<JobRow>>,
-    busy: WriteSignal<bool>,
-    problem: WriteSignal<Option<String>>,
-) {
+/// Submits `request.count` jobs, adding each to the dashboard as soon as it is accepted.
+fn submit_jobs(dash: Dashboard, client: JobClient, request: SubmitRequest, busy: RwSignal<bool>) {
     busy.set(true);
     spawn_local(async move {
-        let mut params = vec![
-            ("zoneid".to_owned(), request.zone_id),
-            ("serviceofferingid".to_owned(), request.offering_id),
-            ("templateid".to_owned(), request.template_id),
-        ];
-        if !request.name.is_empty() {
-            params.push(("name".to_owned(), request.name));
+        let SubmitRequest { command, params, count } = request;
+        let mut failures = 0_usize;
+        let mut last_error = None;
+        let mut answers = futures::stream::iter(0..count)
+            .map(|_| client.submit(&command, &params))
+            .buffer_unordered(SUBMIT_CONCURRENCY);
+        while let Some(answer) = answers.next().await {
+            match answer {
+                Ok(job) => {
+                    let token = ResumeToken { job_id: job.job_id, resource_id: job.resource_id, command: job.command };
+                    dash.add(vec![JobRow::new(token, params.clone(), now_ms())]);
+                }
+                Err(error) => {
+                    failures += 1;
+                    last_error = Some(error.to_string());
+                }
+            }
         }
-        let submitted = client.submit("deployVirtualMachine", &params).await;
+        dash.problem.set(last_error.map(|e| {
+            if failures > 1 {
+                format!("{command}: {failures} of {count} submits failed, last: {e}")
+            } else {
+                format!("{command}: {e}")
+            }
+        }));
         busy.set(false);
-        let job = match submitted {
-            Ok(job) => job,
-            Err(error) => return problem.set(Some(format!("deployVirtualMachine: {error}"))),
-        };
-        problem.set(None);
-        let data = RwSignal::new(JobData::submitted(Instant::now()));
-        jobs.update(|rows| {
-            rows.push(JobRow {
-                id: job.job_id.clone(),
-                command: job.command.clone(),
-                resource_id: job.resource_id.clone(),
-                data,
-            })
-        });
-        let outcome = client
-            .wait(&job.job_id, |status| data.update(|d| d.observe(status.state, status.progress, Instant::now())))
-            .await;
-        data.update(|d| match outcome {
-            Ok(done) => {
-                d.observe(done.state, None, Instant::now());
-                d.result = done.result.and_then(|r| serde_json::to_string_pretty(&r).ok());
-            }
-            Err(Error::JobFailed { error, .. }) => {
-                d.error = Some(format!("{}: {}", error.code, error.text));
-            }
-            Err(other) => d.error = Some(other.to_string()),
-        });
+        dash.flush();
     });
 }
 
-/// The dashboard: a connect form until logged in, then the deploy form, jobs and detail.
+/// The dashboard: a connect form until logged in, then submit, overview, jobs and detail.
+/// `?bench=N` shows N fabricated jobs without a server (for `./dev bench`).
 #[component]
 pub fn App() -> impl IntoView {
-    let (problem, set_problem) = signal(None::<String>);
-    let (zones, set_zones) = signal(Vec::<Choice>::new());
-    let (offerings, set_offerings) = signal(Vec::<Choice>::new());
-    let (templates, set_templates) = signal(Vec::<Choice>::new());
-    let (busy, set_busy) = signal(false);
-    let client = RwSignal::new(None::<JobClient>);
-    let jobs = RwSignal::new(Vec::<JobRow>::new());
-    let selected = RwSignal::new(None::<String>);
-    let (now, set_now) = signal(Instant::now());
-    // Elapsed times tick while the page is open.
-    let _ = set_interval_with_handle(move || set_now.set(Instant::now()), Duration::from_millis(250));
+    let dash = Dashboard::new();
+    dash.start(Duration::from_millis(200));
+    let (initial_filters, initial_job) = filters_from_url();
+    let filters = RwSignal::new(initial_filters);
+    let selected = RwSignal::new(initial_job);
+    Effect::new(move |_| {
+        let f = filters.get();
+        write_url(&f, selected.get().as_deref());
+    });
+    let busy = RwSignal::new(false);
+    let apis = RwSignal::new(Vec::<ApiSpec>::new());
+    let lists = RwSignal::new(HashMap::<String, Vec<Choice>>::new());
+    let bench = query_param("bench").and_then(|n| n.parse::<usize>().ok());
+    let connected = RwSignal::new(bench.is_some());
+    if let Some(n) = bench {
+        crate::bench::start(dash, n);
+    }
 
     let on_connect = Callback::new(move |connection: Connection| {
-        set_busy.set(true);
+        busy.set(true);
         spawn_local(async move {
             let endpoint = connection.endpoint.clone();
             match api::connect(connection).await {
-                Ok(connected) => {
-                    set_problem.set(None);
-                    load_list(connected.clone(), "listZones", "zone", set_zones, set_problem);
-                    load_list(connected.clone(), "listServiceOfferings", "serviceoffering", set_offerings, set_problem);
-                    load_list(connected.clone(), "listTemplates", "template", set_templates, set_problem);
-                    client.set(Some(connected));
+                Ok(client) => {
+                    dash.problem.set(None);
+                    dash.client.set(Some(client.clone()));
+                    connected.set(true);
+                    // Jobs tracked before a reload resume.
+                    let restored: Vec<JobRow> = load_jobs(&endpoint)
+                        .into_iter()
+                        .map(|stored| {
+                            let started = if stored.started_ms > 0.0 { stored.started_ms } else { now_ms() };
+                            JobRow::new(stored.token, stored.params, started)
+                        })
+                        .collect();
+                    if !restored.is_empty() {
+                        dash.add(restored);
+                        dash.flush();
+                    }
+                    match api::list_apis(&client).await {
+                        Ok(list) => apis.set(list),
+                        Err(error) => dash.problem.set(Some(format!("listApis: {error}"))),
+                    }
                 }
-                Err(error) => set_problem.set(Some(format!("Cannot log in to {endpoint}: {error}"))),
+                Err(error) => dash.problem.set(Some(format!("Cannot log in to {endpoint}: {error}"))),
             }
-            set_busy.set(false);
+            busy.set(false);
         });
     });
-    let on_deploy = Callback::new(move |request: DeployRequest| {
-        if let Some(connected) = client.get_untracked() {
-            deploy(connected, request, jobs, set_busy, set_problem);
+    let on_need_list = Callback::new(move |list: &'static str| {
+        let Some(client) = dash.client.get_untracked() else { return };
+        spawn_local(async move {
+            match api::list_choices(&client, list, api::list_object(list)).await {
+                Ok(choices) => lists.update(|l| drop(l.insert(list.to_owned(), choices))),
+                Err(error) => dash.problem.set(Some(format!("{list}: {error}"))),
+            }
+        });
+    });
+    let on_submit = Callback::new(move |request: SubmitRequest| {
+        if let Some(client) = dash.client.get_untracked() {
+            submit_jobs(dash, client, request, busy);
         }
     });
-    let endpoint_label = move || client.with(|c| c.as_ref().map(|c| c.config().endpoint.clone())).unwrap_or_default();
+    let on_resubmit = Callback::new(move |row: JobRow| {
+        if let Some(client) = dash.client.get_untracked() {
+            submit_jobs(dash, client, SubmitRequest { command: row.command, params: row.params, count: 1 }, busy);
+        }
+    });
+    let on_stop = Callback::new(move |id: String| {
+        dash.remove(&id);
+        if selected.get_untracked().as_deref() == Some(id.as_str()) {
+            selected.set(None);
+        }
+    });
+    let on_close = Callback::new(move |()| selected.set(None));
+    let jobs: Signal<Vec<JobRow>> = dash.jobs.into();
+    let revision: Signal<u64> = dash.revision.into();
+    let now: Signal<f64> = dash.now_ms.into();
+    let selected_row = Memo::new(move |_| {
+        let id = selected.get()?;
+        jobs.with(|rows| rows.iter().find(|row| row.id == id).cloned())
+    });
+    let endpoint_label =
+        move || dash.client.with(|c| c.as_ref().map(|c| c.config().endpoint.clone())).unwrap_or_default();
 
     view! {
         <header>
             <h1>"Jobwire"</h1>
             <span class="endpoint mono" title="API endpoint">{endpoint_label}</span>
+            <Show when=move || connected.get()>
+                <StatusBar dash />
+            </Show>
         </header>
         <main>
-            {move || problem.get().map(|p| view! { <p class="error" role="alert" data-testid="problem">{p}</p> })}
+            {move || dash.problem.get().map(|p| view! { <p class="error" role="alert" data-testid="problem">{p}</p> })}
             <Show
-                when=move || client.with(Option::is_some)
-                fallback=move || view! { <ConnectForm endpoint=api::endpoint() busy=busy on_connect=on_connect /> }
+                when=move || connected.get()
+                fallback=move || view! { <ConnectForm endpoint=api::endpoint() busy=busy.read_only() on_connect=on_connect /> }
             >
-                <SubmitForm zones=zones offerings=offerings templates=templates busy=busy on_deploy=on_deploy />
-                <JobTable jobs=jobs.read_only() now=now selected=selected />
-                <JobDetail jobs=jobs.read_only() selected=selected />
+                <Show when=move || bench.is_none()>
+                    <SubmitForm
+                        apis=Signal::from(apis)
+                        lists=Signal::from(lists)
+                        on_need_list
+                        busy=Signal::from(busy)
+                        on_submit
+                    />
+                </Show>
+                <Overview jobs revision now_ms=now />
+                <FilterBar jobs filters revision />
+                <JobTable jobs filters revision now_ms=now selected />
+                {move || {
+                    selected_row
+                        .get()
+                        .map(|row| {
+                            view! { <JobDetail row on_close on_stop on_resubmit /> }
+                        })
+                }}
             </Show>
         </main>
     }

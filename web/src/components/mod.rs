@@ -1,6 +1,11 @@
 //! The dashboard's views, one component per file.
 
 pub mod connect_form;
+pub mod filter_bar;
 pub mod job_detail;
 pub mod job_table;
+pub mod overview;
+pub mod param_field;
+pub mod result_tree;
+pub mod status_bar;
 pub mod submit_form;

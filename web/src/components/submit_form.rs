@@ -1,100 +1,155 @@
-//! The deploy form: zone / offering / template pickers filled from the list commands.
+//! The submit form, generated from `listApis`: pick an async command, fill its parameters
+//! (pickers filled from the list commands), submit it once or N times.
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::api::Choice;
+use crate::api::{picker_source, ApiSpec, Choice};
+use crate::components::param_field::ParamField;
 
 /// What the form submits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeployRequest {
-    /// `zoneid`.
-    pub zone_id: String,
-    /// `serviceofferingid`.
-    pub offering_id: String,
-    /// `templateid`.
-    pub template_id: String,
-    /// `name` (may be empty: the server picks one).
-    pub name: String,
+pub struct SubmitRequest {
+    /// The async command.
+    pub command: String,
+    /// Its non-empty parameters.
+    pub params: Vec<(String, String)>,
+    /// How many times to submit it (load).
+    pub count: usize,
 }
 
-#[component]
-fn Picker(
-    label: &'static str,
-    test_id: &'static str,
-    choices: ReadSignal<Vec<Choice>>,
-    value: RwSignal<String>,
-) -> impl IntoView {
-    view! {
-        <label class="field">
-            <span>{label}</span>
-            <select
-                data-testid=test_id
-                prop:value=move || value.get()
-                on:change=move |ev| value.set(event_target_value(&ev))
-            >
-                <For
-                    each=move || choices.get()
-                    key=|choice| choice.id.clone()
-                    children=move |choice| {
-                        view! { <option value=choice.id.clone()>{choice.label.clone()}</option> }
-                    }
-                />
-            </select>
-        </label>
-    }
-}
+/// Most submits one click may start.
+pub const MAX_COUNT: usize = 10_000;
 
-/// The form. `on_deploy` gets the request; `busy` disables the button while a submit is in flight.
+/// The form. `lists` holds the loaded list commands' choices (by list command); `on_need_list`
+/// asks for one to be loaded (again); `busy` disables the button while submits are in flight.
 #[component]
 pub fn SubmitForm(
-    zones: ReadSignal<Vec<Choice>>,
-    offerings: ReadSignal<Vec<Choice>>,
-    templates: ReadSignal<Vec<Choice>>,
-    busy: ReadSignal<bool>,
-    on_deploy: Callback<DeployRequest>,
+    apis: Signal<Vec<ApiSpec>>,
+    lists: Signal<HashMap<String, Vec<Choice>>>,
+    on_need_list: Callback<&'static str>,
+    busy: Signal<bool>,
+    on_submit: Callback<SubmitRequest>,
 ) -> impl IntoView {
-    let zone = RwSignal::new(String::new());
-    let offering = RwSignal::new(String::new());
-    let template = RwSignal::new(String::new());
-    let name = RwSignal::new(String::new());
-    // Select the first entry of each list once it arrives.
-    for (choices, value) in [(zones, zone), (offerings, offering), (templates, template)] {
-        Effect::new(move |_| {
-            if let Some(first) = choices.get().first() {
-                if value.get_untracked().is_empty() {
-                    value.set(first.id.clone());
+    let command = RwSignal::new(String::new());
+    let values = RwSignal::new(HashMap::<String, String>::new());
+    let count = RwSignal::new(1_usize);
+    let spec = Memo::new(move |_| {
+        let name = command.get();
+        apis.with(|apis| apis.iter().find(|a| a.name == name).cloned())
+    });
+    // Start on deployVirtualMachine (or the first command) once the list arrives.
+    Effect::new(move |_| {
+        apis.with(|apis| {
+            if command.get_untracked().is_empty() {
+                let first = apis.iter().find(|a| a.name == "deployVirtualMachine").or(apis.first());
+                if let Some(api) = first {
+                    command.set(api.name.clone());
                 }
             }
-        });
-    }
-    let ready = move || !zone.get().is_empty() && !offering.get().is_empty() && !template.get().is_empty();
+        })
+    });
+    // A new command: fresh values, and (re)load the lists its pickers need.
+    Effect::new(move |_| {
+        let Some(api) = spec.get() else { return };
+        values.set(HashMap::new());
+        for param in &api.params {
+            if let Some((list, _)) = picker_source(&api.name, &param.name) {
+                on_need_list.run(list);
+            }
+        }
+    });
+    // Required pickers start on their first choice.
+    Effect::new(move |_| {
+        let Some(api) = spec.get() else { return };
+        lists.with(|lists| {
+            for param in api.params.iter().filter(|p| p.required) {
+                let Some((list, _)) = picker_source(&api.name, &param.name) else { continue };
+                let first = lists.get(list).and_then(|choices| choices.first()).map(|c| c.id.clone());
+                if let Some(first) = first {
+                    if values.with_untracked(|v| v.get(&param.name).is_none_or(String::is_empty)) {
+                        values.update(|v| drop(v.insert(param.name.clone(), first)));
+                    }
+                }
+            }
+        })
+    });
+    let missing = move || {
+        spec.with(|api| {
+            api.as_ref().is_none_or(|api| {
+                values.with(|v| {
+                    api.params.iter().any(|p| p.required && v.get(&p.name).is_none_or(|s| s.trim().is_empty()))
+                })
+            })
+        })
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        on_deploy.run(DeployRequest {
-            zone_id: zone.get_untracked(),
-            offering_id: offering.get_untracked(),
-            template_id: template.get_untracked(),
-            name: name.get_untracked().trim().to_owned(),
+        let Some(api) = spec.get_untracked() else { return };
+        let params = values.with_untracked(|v| {
+            api.params
+                .iter()
+                .filter_map(|p| v.get(&p.name).map(|s| (p.name.clone(), s.trim().to_owned())))
+                .filter(|(_, s)| !s.is_empty())
+                .collect()
         });
+        on_submit.run(SubmitRequest { command: api.name, params, count: count.get_untracked().clamp(1, MAX_COUNT) });
+    };
+    let fields = move || {
+        spec.get().map(|api| {
+            api.params
+                .iter()
+                .map(|param| {
+                    let choices = picker_source(&api.name, &param.name).map(|(list, _)| {
+                        Signal::derive(move || lists.with(|l| l.get(list).cloned().unwrap_or_default()))
+                    });
+                    view! { <ParamField param=param.clone() choices values /> }
+                })
+                .collect_view()
+        })
     };
     view! {
-        <form class="deploy" on:submit=submit aria-label="Deploy a virtual machine">
-            <Picker label="Zone" test_id="zone" choices=zones value=zone />
-            <Picker label="Offering" test_id="offering" choices=offerings value=offering />
-            <Picker label="Template" test_id="template" choices=templates value=template />
+        <form class="submit" on:submit=submit aria-label="Submit an async command" data-testid="submit-form">
             <label class="field">
-                <span>"Name"</span>
+                <span>"Command"</span>
+                <select
+                    data-testid="command"
+                    prop:value=move || command.get()
+                    on:change=move |ev| command.set(event_target_value(&ev))
+                >
+                    <For
+                        each=move || apis.get()
+                        key=|api| api.name.clone()
+                        children=move |api| {
+                            let name = api.name.clone();
+                            view! {
+                                <option value=api.name.clone() prop:selected=move || command.with(|c| *c == name)>
+                                    {api.name.clone()}
+                                </option>
+                            }
+                        }
+                    />
+                </select>
+            </label>
+            {fields}
+            <label class="field times">
+                <span>"Times"</span>
                 <input
-                    type="text"
-                    placeholder="optional"
-                    maxlength="63"
-                    data-testid="vm-name"
-                    prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
+                    type="number"
+                    min="1"
+                    max=MAX_COUNT.to_string()
+                    data-testid="submit-count"
+                    aria-label="How many times to submit"
+                    prop:value=move || count.get().to_string()
+                    on:input=move |ev| count.set(event_target_value(&ev).trim().parse().unwrap_or(1))
                 />
             </label>
-            <button type="submit" data-testid="deploy" disabled=move || busy.get() || !ready()>
-                "Deploy VM"
+            <button type="submit" data-testid="submit" disabled=move || busy.get() || missing()>
+                {move || match count.get() {
+                    0 | 1 => "Submit".to_owned(),
+                    n => format!("Submit {n}"),
+                }}
             </button>
         </form>
     }

@@ -10,9 +10,18 @@ OUT="${1:-$ROOT/pkg}"
 log() { printf '== package: %s (%s)\n' "$*" "$(date +%T)"; }
 cd "$ROOT"
 
-log "cargo build -p jobwire (wasm32, release)"
-cargo build -p jobwire --release --target wasm32-unknown-unknown
-wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/jobwire.wasm"
+# Built for size beyond the release profile: std itself rebuilt with `optimize_for_size` (smaller
+# sort, number parsing and formatting code), and `-Cpanic=immediate-abort` (nightly, allowed by
+# RUSTC_BOOTSTRAP on the Debian rustc): a panic traps at once, so the panic messages, their
+# source locations and the formatting they need are left out. Errors the API reports are
+# `Result`s and stay typed; only the text of a bug's panic is lost. A target dir of its own, so
+# these flags do not rebuild the dashboard's std (and it not ours) on every alternate build.
+log "cargo build -p jobwire (wasm32, release, std optimize_for_size, panic immediate-abort)"
+PKG_TARGET_DIR="$CARGO_TARGET_DIR-pkg"
+CARGO_TARGET_DIR="$PKG_TARGET_DIR" CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
+  RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort" \
+  cargo build -p jobwire --release --target wasm32-unknown-unknown
+wasm="$PKG_TARGET_DIR/wasm32-unknown-unknown/release/jobwire.wasm"
 
 # Version, description and licence come from the crate.
 meta="$(cargo metadata --no-deps --format-version 1 --offline | node -e '
@@ -27,8 +36,8 @@ wasm-bindgen --target web --out-dir "$OUT" --out-name jobwire "$wasm"
 
 # Only binaryen 132 (npm) is known to keep wasm-bindgen's externref tables intact.
 wasm-opt --version | grep -q 'version 132' || { echo "package: need wasm-opt 132 (npm binaryen) first on PATH" >&2; exit 1; }
-log "wasm-opt -Oz"
-wasm-opt -Oz --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
+log "wasm-opt -Oz --converge"
+wasm-opt -Oz --converge --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-multivalue --enable-mutable-globals \
   "$OUT/jobwire_bg.wasm" -o "$OUT/jobwire_bg.opt.wasm"
 mv "$OUT/jobwire_bg.opt.wasm" "$OUT/jobwire_bg.wasm"

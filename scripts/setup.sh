@@ -74,4 +74,11 @@ if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQUIREMENTS" "$VENV/requirements.t
 else
   log "third-party client venv present"
 fi
+# 8. cargo-fuzz for the fuzz smoke in ./dev test (and ./dev fuzz, ./dev bench): ~3 min, once.
+if ! cargo fuzz --version 2>/dev/null | grep -qx 'cargo-fuzz 0.13.2'; then
+  log "cargo install cargo-fuzz 0.13.2"
+  cargo install cargo-fuzz --version 0.13.2 --locked --force
+else
+  log "cargo-fuzz 0.13.2 present"
+fi
 log "done"

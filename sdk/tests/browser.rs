@@ -184,7 +184,7 @@ async fn abort_and_timeout_stop_waiting_without_touching_the_job() {
     let options = [wait_options(Some(&controller.signal()), None, None)];
     let waiting = call_method(&job, "wait", &options);
     let abort_soon = async {
-        gloo_timers::future::TimeoutFuture::new(100).await;
+        jobwire::transport::sleep(jobwire::time::Duration::from_millis(100)).await;
         controller.abort();
     };
     let (result, ()) = futures_join(waiting, abort_soon).await;

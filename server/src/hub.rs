@@ -160,17 +160,20 @@ impl Hub {
 
     // --- jobs ------------------------------------------------------------------------------
 
-    /// Stores `job` (and any resources its command created) and schedules its completion.
+    /// Stores `job` (and any resources its command created, in the same transaction) and
+    /// schedules its completion. The id check and the insert happen under one lock, so two
+    /// requests with the same `customjobid` cannot both get through.
     ///
     /// # Errors
-    /// [`StoreError`] when it cannot be saved; nothing is kept then.
+    /// [`StoreError::DuplicateJob`] when a job with this id exists, another [`StoreError`] when
+    /// it cannot be saved; nothing is kept then.
     pub fn submit(self: &Arc<Self>, job: Job, created: Vec<Resource>) -> Result<(), StoreError> {
         {
             let mut state = self.state();
-            for resource in &created {
-                self.store.save_resource(resource)?;
+            if state.jobs.contains_key(&job.id) {
+                return Err(StoreError::DuplicateJob(job.id));
             }
-            self.store.save_job(&job)?;
+            self.store.save_together(&[&job], &created.iter().collect::<Vec<_>>())?;
             for resource in created {
                 state.resource_order.push(resource.id.clone());
                 state.resources.insert(resource.id.clone(), resource);
@@ -198,6 +201,22 @@ impl Hub {
         state.job_order.iter().filter_map(|id| state.jobs.get(id)).filter(|j| filter(j)).cloned().collect()
     }
 
+    /// How many jobs pass `filter`, and a copy of those in the `(skip, take)` window (all of
+    /// them without one), in submission order.
+    pub fn jobs_window(&self, filter: impl Fn(&Job) -> bool, window: Option<(usize, usize)>) -> (usize, Vec<Job>) {
+        let state = self.state();
+        let (skip, take) = window.unwrap_or((0, usize::MAX));
+        let mut count = 0;
+        let mut jobs = Vec::new();
+        for job in state.job_order.iter().filter_map(|id| state.jobs.get(id)).filter(|j| filter(j)) {
+            if count >= skip && jobs.len() < take {
+                jobs.push(job.clone());
+            }
+            count += 1;
+        }
+        (count, jobs)
+    }
+
     /// Finishes the job now: applies its effect to the resources, records the outcome, wakes
     /// waiters. A finished job is left alone (the runner may fire twice after a restart).
     pub fn finish(&self, job_id: &str) {
@@ -211,14 +230,10 @@ impl Hub {
             let (outcome, touched) = effects::complete(job, &mut state.resources);
             job.state = outcome;
             job.completed_ms = Some(unix_ms());
-            for id in touched {
-                if let Some(resource) = state.resources.get(&id) {
-                    if let Err(err) = self.store.save_resource(resource) {
-                        tracing::error!(%err, resource = %id, "cannot save resource");
-                    }
-                }
-            }
-            if let Err(err) = self.store.save_job(job) {
+            // The effect and the outcome in one transaction: a crash in between must not leave
+            // a resource changed by a job that, after the restart, runs again.
+            let resources: Vec<&Resource> = touched.iter().filter_map(|id| state.resources.get(id)).collect();
+            if let Err(err) = self.store.save_together(&[&*job], &resources) {
                 tracing::error!(%err, job = %job_id, "cannot save finished job");
             }
             job.clone()

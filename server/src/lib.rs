@@ -157,10 +157,30 @@ impl AppState {
     }
 }
 
+/// The `Content-Security-Policy` header of the dashboard's files: the policy of the
+/// `index.html` meta tag (no inline script; wasm needs `'wasm-unsafe-eval'`; the API may be any
+/// http(s) origin the user enters), plus `frame-ancestors 'none'`, which only a header can set.
+pub const DASHBOARD_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+    img-src 'self'; connect-src 'self' http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// The dashboard's files from `dist`, each answer with [`DASHBOARD_CSP`].
+fn dashboard(dist: &std::path::Path) -> Router {
+    async fn with_csp(mut response: axum::response::Response) -> axum::response::Response {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_static(DASHBOARD_CSP));
+        response
+    }
+    Router::new()
+        .fallback_service(ServeDir::new(dist).append_index_html_on_directories(true))
+        .layer(middleware::map_response(with_csp))
+}
+
 /// The whole HTTP application (a function so tests can call it without a socket).
 pub fn app(state: AppState) -> Router {
     let cors = cors::layer(&state.cors_origins);
-    let dashboard = ServeDir::new(&state.dist).append_index_html_on_directories(true);
+    let dashboard = dashboard(&state.dist);
     Router::new()
         .route("/client/api", any(cloudstack::api))
         .nest("/csm", clm::router())
@@ -176,7 +196,7 @@ pub fn app(state: AppState) -> Router {
 
 /// Gateway mode: the dashboard, and the API forwarded to `upstream` with CORS added.
 pub fn gateway_app(upstream: gateway::Upstream, config: &Config) -> Router {
-    let dashboard = ServeDir::new(&config.dist).append_index_html_on_directories(true);
+    let dashboard = dashboard(&config.dist);
     Router::new()
         .route("/client/api", any(gateway::cloudstack))
         .route("/csm/{*path}", any(gateway::clm))

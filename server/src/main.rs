@@ -51,9 +51,18 @@ async fn main() -> ExitCode {
             }
         };
         let demo = &config.demo;
+        // The built-in demo password and secret key are public (README, tests) and shown so the
+        // demo can be used at once; ones given with --demo-* flags or the environment are the
+        // operator's secrets and stay out of the output, which often ends up in a log.
+        let defaults = jobwire_server::seed::DemoUser::default();
+        let shown =
+            |value: &str, default: &str| if value == default { value.to_owned() } else { "(set, not shown)".into() };
         println!(
             "demo user: username={} password={} apiKey={} secretKey={} (set with --demo-* flags or JOBWIRE_DEMO_* env)",
-            demo.username, demo.password, demo.api_key, demo.secret_key
+            demo.username,
+            shown(&demo.password, &defaults.password),
+            demo.api_key,
+            shown(&demo.secret_key, &defaults.secret_key)
         );
         match &config.db {
             Some(path) => println!("database: {}", path.display()),

@@ -18,6 +18,9 @@ pub enum StoreError {
     /// SQLite refused.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A job with this id exists already (a caller's `customjobid` used twice).
+    #[error("job {0} exists already")]
+    DuplicateJob(String),
     /// A row's JSON did not decode (a file from another version, or damaged).
     #[error("corrupt row in {table}: {error}")]
     Corrupt {
@@ -26,6 +29,12 @@ pub enum StoreError {
         /// The decoding error.
         error: serde_json::Error,
     },
+}
+
+fn put_in(conn: &Connection, table: &'static str, id: &str, data: &impl serde::Serialize) -> Result<(), StoreError> {
+    let json = serde_json::to_string(data).map_err(|error| StoreError::Corrupt { table, error })?;
+    conn.execute(&format!("INSERT OR REPLACE INTO {table} (id, data) VALUES (?1, ?2)"), params![id, json])?;
+    Ok(())
 }
 
 /// A login session.
@@ -87,10 +96,7 @@ impl Store {
     }
 
     fn put(&self, table: &'static str, id: &str, data: &impl serde::Serialize) -> Result<(), StoreError> {
-        let json = serde_json::to_string(data).map_err(|error| StoreError::Corrupt { table, error })?;
-        self.conn()
-            .execute(&format!("INSERT OR REPLACE INTO {table} (id, data) VALUES (?1, ?2)"), params![id, json])?;
-        Ok(())
+        put_in(&self.conn(), table, id, data)
     }
 
     fn all<T: serde::de::DeserializeOwned>(&self, table: &'static str) -> Result<Vec<T>, StoreError> {
@@ -126,6 +132,24 @@ impl Store {
     /// [`StoreError`] when the write fails.
     pub fn save_resource(&self, resource: &Resource) -> Result<(), StoreError> {
         self.put("resources", &resource.id, resource)
+    }
+
+    /// Saves jobs and resources together, in one transaction: a crash leaves all of them
+    /// written or none (a created resource never outlives its job's record, or the reverse).
+    ///
+    /// # Errors
+    /// [`StoreError`] when a write fails; nothing is written then.
+    pub fn save_together(&self, jobs: &[&Job], resources: &[&Resource]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for resource in resources {
+            put_in(&tx, "resources", &resource.id, resource)?;
+        }
+        for job in jobs {
+            put_in(&tx, "jobs", &job.id, job)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Saves a session.

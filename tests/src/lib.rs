@@ -53,3 +53,6 @@ async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {
         eprintln!("test server stopped: {err}");
     }
 }
+
+pub mod bench;
+pub mod soak;

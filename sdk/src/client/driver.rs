@@ -8,11 +8,11 @@
 //! renewed) stay with each client; the decisions come from the sans-IO [`crate::engine`].
 
 use crate::engine::{
-    classify, parse_retry_after, DelayReason, DurationLearner, Failure, Observed, PollPolicy, RetryBudget, WaitStep,
-    Waiter,
+    classify, parse_retry_after, retry_after_from_text, DelayReason, DurationLearner, Failure, Observed, PollPolicy,
+    RetryBudget, WaitStep, Waiter,
 };
 use crate::error::{Error, Result};
-use crate::protocol::{ApiError, JobSnapshot, JobState};
+use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpResponse, TransportError};
 
@@ -57,6 +57,9 @@ pub(crate) async fn with_retries<T>(
             Error::Transport(TransportError::Network(_)) => Observed::Network,
             Error::Transport(TransportError::Status { status, .. }) => Observed::HttpStatus(*status),
             Error::Api(api) => Observed::ApiCode(api.code),
+            // An answer over the size limit is no transmission accident: asking again would
+            // only make the server send it again.
+            Error::Protocol(ProtocolError::TooLarge { .. }) => return Err(error),
             Error::Protocol(_) => Observed::MalformedBody,
             _ => return Err(error),
         };
@@ -76,8 +79,12 @@ pub(crate) async fn with_retries<T>(
 }
 
 /// The delay a response's `Retry-After` header asks for (seconds or an HTTP-date), if any.
+/// A 429 without the header falls back on the wait CloudStack states in its refusal's text.
 pub(crate) fn retry_after(response: &HttpResponse) -> Option<Duration> {
-    response.header("retry-after").and_then(|value| parse_retry_after(value, transport::unix_now()))
+    let header = response.header("retry-after").and_then(|value| parse_retry_after(value, transport::unix_now()));
+    header.or_else(|| {
+        (response.status == 429).then(|| retry_after_from_text(&String::from_utf8_lossy(&response.body))).flatten()
+    })
 }
 
 /// An HTTP error status whose body is no protocol message, with the start of the body.
@@ -143,6 +150,7 @@ pub(crate) async fn wait_job<S: JobSource>(
         None => Waiter::new(policy.clone(), started),
     };
     let mut server_waits = source.long_poll_secs().is_some();
+    let mut seen_pending = false;
     let timed_out = |job_id: &str| {
         let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Error::WaitTimedOut { job_id: job_id.into(), waited_ms }
@@ -171,8 +179,16 @@ pub(crate) async fn wait_job<S: JobSource>(
         on_event(WaitEvent::Status(&snapshot));
         if snapshot.state.is_terminal() && !job.command.is_empty() {
             let took = job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed());
-            source.with_learner(|learner| learner.observe(&job.command, took));
+            source.with_learner(|learner| {
+                // Seen running, then finished: it took about `took`. Finished at the first look,
+                // it took at most `took` — a wait begun late would teach a duration the job never
+                // had (and delay every later first poll), so that may only lower the estimate.
+                if seen_pending || learner.typical(&job.command).is_some_and(|typical| took < typical) {
+                    learner.observe(&job.command, took);
+                }
+            });
         }
+        seen_pending = seen_pending || snapshot.state == JobState::Pending;
         match snapshot.state {
             JobState::Pending => {
                 if server_waits {

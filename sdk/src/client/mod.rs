@@ -13,10 +13,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use crate::engine::{DelayReason, DurationLearner, PollPolicy};
+use crate::engine::{
+    classify, retry_after_from_text, DelayReason, DurationLearner, Failure, Observed, Pacer, PollPolicy,
+};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, session, Auth, Envelope, LoginError, Request};
-use crate::protocol::{Format, JobSnapshot};
+use crate::protocol::{Format, JobSnapshot, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpRequest, HttpResponse, Method};
 pub use clm::{ClmClient, ClmConfig};
@@ -131,11 +133,38 @@ pub enum WaitEvent<'a> {
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct SessionState {
     session_key: Option<String>,
     jar: CookieJar,
     learner: DurationLearner,
+    /// A call is logging in: the others wait for its session instead of logging in too (each
+    /// login replaces the cookies, so concurrent logins would refuse each other's requests).
+    logging_in: bool,
+    /// Spacing of requests once the server has throttled one.
+    pacer: Pacer,
+}
+
+/// Marks the login in flight; clears the mark however the login ends (also when its future is
+/// dropped, e.g. by a JavaScript `AbortSignal`).
+struct LoginInFlight<'a>(&'a JobClient);
+
+impl Drop for LoginInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.session().logging_in = false;
+    }
+}
+
+// Hand-written: the session key and the session cookies are credentials, so `{:?}` of a client
+// shows only whether there is a session.
+impl std::fmt::Debug for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionState")
+            .field("logged_in", &self.session_key.is_some())
+            .field("cookies", &self.jar.header().is_some())
+            .field("learner", &self.learner)
+            .finish()
+    }
 }
 
 /// A client of one CloudStack endpoint. Clones share the session.
@@ -189,7 +218,16 @@ impl JobClient {
 
     /// POSTs a form body (keeping arguments and signatures out of URLs and server logs), with
     /// the session cookies where the platform does not keep them itself.
+    ///
+    /// Once the server has throttled a request (429), every request waits for its slot in the
+    /// spacing learned from that refusal ([`Pacer`]), so throttling refuses once, not once per
+    /// window.
     async fn post(&self, body: String, extra_headers: &[(String, String)]) -> Result<HttpResponse> {
+        let slot = self.session().pacer.reserve(Instant::now());
+        let wait = slot.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            transport::sleep(wait).await;
+        }
         let mut headers = vec![("Content-Type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
         if let Some(cookies) = self.session().jar.header() {
             headers.push(("Cookie".into(), cookies));
@@ -199,34 +237,79 @@ impl JobClient {
             HttpRequest { method: Method::Post, url: self.config.endpoint.clone(), headers, body: Some(body) };
         self.requests.fetch_add(1, Ordering::Relaxed);
         let response = transport::send(request).await?;
-        self.session().jar.absorb(response.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let mut session = self.session();
+        session.jar.absorb(response.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        if response.status == 429 {
+            // CloudStack states the wait in milliseconds in its text; a header only in seconds.
+            let text = String::from_utf8_lossy(&response.body);
+            let wait = retry_after_from_text(&text).or_else(|| driver::retry_after(&response));
+            session.pacer.refused(Instant::now(), slot, wait.unwrap_or(Duration::from_secs(1)));
+        } else {
+            session.pacer.admitted();
+        }
+        drop(session);
         Ok(response)
     }
 
-    /// Logs in with the session credentials (also done on demand by every call).
+    /// Logs in with the session credentials (also done on demand by every call). Transient
+    /// failures (network, throttling, a damaged answer) are retried within
+    /// [`ClientConfig::max_retries`]; a refusal of the credentials is not.
     ///
     /// # Errors
     /// [`Error::LoginFailed`] when the server refuses the credentials, [`Error::InvalidArgument`]
-    /// without session credentials, or a transport/protocol error.
+    /// without session credentials, or a transport/protocol error after the retry budget.
     pub async fn login(&self) -> Result<()> {
+        driver::with_retries(self.config.max_retries, &mut |_, _, _| {}, async || self.login_once().await).await
+    }
+
+    /// Makes sure there is a session: `None` when there is one (perhaps after waiting for
+    /// another call's login), else the outcome of this call's own login.
+    async fn ensure_session(&self) -> Result<Option<Attempt<()>>> {
+        loop {
+            {
+                let mut session = self.session();
+                if session.session_key.is_some() {
+                    return Ok(None);
+                }
+                if !session.logging_in {
+                    session.logging_in = true;
+                    break;
+                }
+            }
+            transport::sleep(Duration::from_millis(10)).await;
+        }
+        let _in_flight = LoginInFlight(self);
+        self.login_once().await.map(Some)
+    }
+
+    /// One login request: done, or a failure for [`driver::with_retries`] to judge (with the
+    /// server's `Retry-After`); refused credentials end it at once.
+    async fn login_once(&self) -> Result<Attempt<()>> {
         let Credentials::Session(creds) = &self.config.credentials else {
             return Err(Error::InvalidArgument("login needs session credentials (username, password)".into()));
         };
         self.session().jar.clear();
         let body = session::login_body(&creds.username, &creds.password, &creds.domain, self.config.format);
-        let response = self.post(body, &[]).await?;
-        let envelope = match cloudstack::parse_envelope(&response.body, self.config.format) {
+        let response = match self.post(body, &[]).await {
+            Ok(response) => response,
+            Err(error) => return Ok(Attempt::Failed(error, None)),
+        };
+        let retry_after = driver::retry_after(&response);
+        let envelope = match decode(&response, self.config.format) {
             Ok(envelope) => envelope,
-            Err(_) if !(200..300).contains(&response.status) => return Err(status_error(&response).into()),
-            Err(error) => return Err(error.into()),
+            // Throttling (429) or an unavailable server (503) is no verdict on the credentials.
+            Err(Error::Api(error)) if classify(Observed::ApiCode(error.code)) == Failure::Permanent => {
+                return Err(Error::LoginFailed(error));
+            }
+            Err(error) => return Ok(Attempt::Failed(error, retry_after)),
         };
         match session::parse_login(&envelope) {
             Ok(login) => {
                 self.session().session_key = Some(login.session_key);
-                Ok(())
+                Ok(Attempt::Done(()))
             }
             Err(LoginError::Refused(error)) => Err(Error::LoginFailed(error)),
-            Err(LoginError::Protocol(error)) => Err(error.into()),
+            Err(LoginError::Protocol(error)) => Ok(Attempt::Failed(error.into(), retry_after)),
         }
     }
 
@@ -257,10 +340,17 @@ impl JobClient {
         let session_mode = matches!(self.config.credentials, Credentials::Session(_));
         let mut logged_in_now = false;
         driver::with_retries(self.config.max_retries, on_delay, async || {
-            if session_mode && self.session().session_key.is_none() {
-                self.login().await?;
-                logged_in_now = true;
+            if session_mode {
+                // One login at a time per client; a login lost to the network or a proxy is
+                // retried like any other request; refused credentials end the call.
+                match self.ensure_session().await? {
+                    Some(Attempt::Done(())) => logged_in_now = true,
+                    None => {}
+                    Some(Attempt::Again) => return Ok(Attempt::Again),
+                    Some(Attempt::Failed(error, retry_after)) => return Ok(Attempt::Failed(error, retry_after)),
+                }
             }
+            let key_sent = self.session().session_key.clone();
             let body = request.encode(self.config.format, &self.auth(), transport::unix_now());
             let (error, retry_after) = match self.post(body, extra_headers).await {
                 Ok(response) => match decode(&response, self.config.format) {
@@ -271,8 +361,12 @@ impl JobClient {
             };
             match &error {
                 Error::Api(api) if api.code == 401 && session_mode && !logged_in_now => {
-                    // The session expired: log in again, once.
-                    self.session().session_key = None;
+                    // The session expired: log in again, once. Only the key sent is dropped: a
+                    // concurrent call may have logged in anew already.
+                    let mut session = self.session();
+                    if session.session_key == key_sent {
+                        session.session_key = None;
+                    }
                     Ok(Attempt::Again)
                 }
                 _ => Ok(Attempt::Failed(error, retry_after)),
@@ -432,7 +526,10 @@ fn random_uuid() -> String {
 }
 
 /// Turns an HTTP response into an envelope: a protocol error body wins over the status; a body
-/// that does not parse is a protocol error on 2xx and a status error otherwise.
+/// that does not parse is a protocol error on 2xx and a status error otherwise — unless it is
+/// labelled as the protocol's format and is not even well-formed: then it was cut or garbled on
+/// the way, whatever the status, and stays a protocol error (another try is worth it; the status
+/// alone would make a damaged `431 customjobid … already in use` look final).
 fn decode(response: &HttpResponse, format: Format) -> Result<Envelope> {
     match cloudstack::parse_envelope(&response.body, format) {
         Ok(envelope) => match envelope.api_error() {
@@ -440,7 +537,19 @@ fn decode(response: &HttpResponse, format: Format) -> Result<Envelope> {
             None if (200..300).contains(&response.status) => Ok(envelope),
             None => Err(status_error(response).into()),
         },
+        Err(error @ (ProtocolError::Json(_) | ProtocolError::Xml(_))) if labelled_as(response, format) => {
+            Err(error.into())
+        }
         Err(_) if !(200..300).contains(&response.status) => Err(status_error(response).into()),
         Err(error) => Err(error.into()),
+    }
+}
+
+/// Whether the response's `Content-Type` says it is `format`.
+fn labelled_as(response: &HttpResponse, format: Format) -> bool {
+    let content_type = response.header("content-type").unwrap_or_default().to_ascii_lowercase();
+    match format {
+        Format::Json => content_type.contains("json"),
+        Format::Xml => content_type.contains("xml"),
     }
 }

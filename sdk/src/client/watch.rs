@@ -6,13 +6,18 @@ use crate::engine::{BatchTracker, WaitStep, Waiter};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, Request};
 use crate::protocol::JobSnapshot;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::transport;
 
 use super::{JobClient, SubmittedJob};
 
 /// Jobs per `listAsyncJobs` page (CloudStack's default `default.page.size` is 500).
 const PAGE_SIZE: usize = 500;
+
+/// Longest wait between two listings (the policy's own maximum when lower). One listing serves
+/// every job of the batch, so ticking more often than a single job's backoff allows costs few
+/// requests per job and keeps the detection lag of large batches down.
+const MAX_TICK_INTERVAL: Duration = Duration::from_secs(3);
 
 impl JobClient {
     /// Follows `jobs` until every one has finished, calling `on_update` with each change (first
@@ -28,42 +33,36 @@ impl JobClient {
         jobs: &[SubmittedJob],
         mut on_update: impl FnMut(&JobSnapshot),
     ) -> Result<Vec<JobSnapshot>> {
-        let mut order: Vec<String> = Vec::new();
-        for job in jobs {
-            if !order.contains(&job.job_id) {
-                order.push(job.job_id.clone());
-            }
-        }
-        let mut tracker = BatchTracker::new(order.iter().cloned());
-        let mut finals: std::collections::HashMap<String, JobSnapshot> = std::collections::HashMap::new();
+        let mut tracker = BatchTracker::new(jobs.iter().map(|job| job.job_id.clone()));
         let started = Instant::now();
-        let mut waiter = Waiter::new(self.config.policy.clone(), started);
+        let mut policy = self.config.policy.clone();
+        policy.max_interval = policy.max_interval.min(MAX_TICK_INTERVAL);
+        let mut waiter = Waiter::new(policy, started);
+        let mut tick_started = started;
         while !tracker.is_done() {
-            let now = Instant::now();
-            match waiter.next(now, fastrand::f64()) {
+            // The delay counts from the start of the previous listing: a listing that takes a
+            // while (many pages, or paced under a server's throttling) is not followed by the
+            // whole delay again.
+            match waiter.next(tick_started, fastrand::f64()) {
                 WaitStep::GiveUp => {
                     let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     return Err(Error::WaitTimedOut { job_id: "batch".into(), waited_ms });
                 }
-                WaitStep::PollAt(at, _) => transport::sleep(at.saturating_duration_since(now)).await,
+                WaitStep::PollAt(at, _) => transport::sleep(at.saturating_duration_since(Instant::now())).await,
             }
+            tick_started = Instant::now();
             let listing = self.list_jobs().await?;
             let (news, missing) = tracker.observe_listing(&listing);
-            let mut report = |snapshot: JobSnapshot| {
-                on_update(&snapshot);
-                if snapshot.state.is_terminal() {
-                    finals.insert(snapshot.job_id.clone(), snapshot);
-                }
-            };
-            news.into_iter().for_each(&mut report);
+            news.iter().for_each(&mut on_update);
             for job_id in missing {
                 let snapshot = self.poll(&job_id).await?;
                 if let Some(news) = tracker.observe(&snapshot) {
-                    report(news);
+                    on_update(&news);
                 }
             }
         }
-        Ok(order.iter().filter_map(|id| finals.remove(id)).collect())
+        // In the order given; a duplicate's final snapshot was taken by its first occurrence.
+        Ok(jobs.iter().filter_map(|job| tracker.take_final(&job.job_id)).collect())
     }
 
     /// Every job `listAsyncJobs` shows, all pages.

@@ -3,8 +3,6 @@
 //! reported once, a terminal state exactly once) and which jobs the listing could not show (they
 //! are then asked for one by one).
 
-use std::collections::{HashMap, HashSet};
-
 use crate::protocol::{JobSnapshot, JobState};
 
 /// What the tracker knows of one job.
@@ -14,26 +12,48 @@ struct Known {
     progress: Option<f64>,
 }
 
+/// One tracked job.
+#[derive(Debug, Clone)]
+struct Entry {
+    id: String,
+    known: Option<Known>,
+    /// The terminal snapshot, once seen (until taken).
+    last: Option<JobSnapshot>,
+    finished: bool,
+}
+
 /// Follows a set of jobs across listings.
 #[derive(Debug, Clone, Default)]
 pub struct BatchTracker {
-    jobs: HashMap<String, Option<Known>>,
-    finished: HashSet<String>,
+    /// Sorted by id (a binary search per observation; a plain `Vec` keeps the WebAssembly
+    /// build free of a hash map).
+    jobs: Vec<Entry>,
+    finished: usize,
 }
 
 impl BatchTracker {
     /// Tracks `job_ids` (duplicates are tracked once).
     pub fn new<I: IntoIterator<Item = String>>(job_ids: I) -> Self {
-        BatchTracker { jobs: job_ids.into_iter().map(|id| (id, None)).collect(), finished: HashSet::new() }
+        let mut jobs: Vec<Entry> =
+            job_ids.into_iter().map(|id| Entry { id, known: None, last: None, finished: false }).collect();
+        jobs.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        jobs.dedup_by(|a, b| a.id == b.id);
+        BatchTracker { jobs, finished: 0 }
+    }
+
+    fn index(&self, job_id: &str) -> Option<usize> {
+        self.jobs.binary_search_by(|entry| entry.id.as_str().cmp(job_id)).ok()
     }
 
     /// Takes one observation; returns it when it is news (first sight, another state, more
     /// progress). Jobs not tracked, and anything after a job's terminal state, are ignored.
     pub fn observe(&mut self, snapshot: &JobSnapshot) -> Option<JobSnapshot> {
-        if self.finished.contains(&snapshot.job_id) {
+        let index = self.index(&snapshot.job_id)?;
+        let entry = &mut self.jobs[index];
+        if entry.finished {
             return None;
         }
-        let known = self.jobs.get_mut(&snapshot.job_id)?;
+        let known = &mut entry.known;
         let progress = snapshot.progress.filter(|p| known.as_ref().and_then(|k| k.progress).is_none_or(|old| *p > old));
         let changed = known.as_ref().is_none_or(|k| k.state != snapshot.state) || progress.is_some();
         if !changed {
@@ -42,28 +62,47 @@ impl BatchTracker {
         let best = progress.or_else(|| known.as_ref().and_then(|k| k.progress));
         *known = Some(Known { state: snapshot.state, progress: best });
         if snapshot.state.is_terminal() {
-            self.finished.insert(snapshot.job_id.clone());
+            entry.finished = true;
+            entry.last = Some(snapshot.clone());
+            self.finished += 1;
         }
         Some(snapshot.clone())
     }
 
-    /// Takes a full listing (all pages): the news, and the unfinished jobs it did not contain.
+    /// Takes a full listing (all pages): the news, and the unfinished jobs it did not contain
+    /// (sorted by id).
     pub fn observe_listing(&mut self, listing: &[JobSnapshot]) -> (Vec<JobSnapshot>, Vec<String>) {
         let news = listing.iter().filter_map(|s| self.observe(s)).collect();
-        let listed: HashSet<&str> = listing.iter().map(|s| s.job_id.as_str()).collect();
-        let mut missing: Vec<String> = self.unfinished().filter(|id| !listed.contains(id.as_str())).cloned().collect();
-        missing.sort();
+        let mut listed = vec![false; self.jobs.len()];
+        for snapshot in listing {
+            if let Some(index) = self.index(&snapshot.job_id) {
+                listed[index] = true;
+            }
+        }
+        let missing = self
+            .jobs
+            .iter()
+            .zip(listed)
+            .filter(|(entry, listed)| !entry.finished && !listed)
+            .map(|(entry, _)| entry.id.clone())
+            .collect();
         (news, missing)
     }
 
     /// Jobs not finished yet.
     pub fn unfinished(&self) -> impl Iterator<Item = &String> {
-        self.jobs.keys().filter(|id| !self.finished.contains(*id))
+        self.jobs.iter().filter(|entry| !entry.finished).map(|entry| &entry.id)
     }
 
     /// True once every job reached a terminal state.
     pub fn is_done(&self) -> bool {
-        self.finished.len() == self.jobs.len()
+        self.finished == self.jobs.len()
+    }
+
+    /// The terminal snapshot of `job_id`, once: later calls (a duplicate id) answer `None`.
+    pub fn take_final(&mut self, job_id: &str) -> Option<JobSnapshot> {
+        let index = self.index(job_id)?;
+        self.jobs[index].last.take()
     }
 }
 
@@ -107,5 +146,20 @@ mod tests {
         let (news, missing) = tracker.observe_listing(&[snap("b", JobState::Failed, None)]);
         assert_eq!((news.len(), missing.len()), (1, 0));
         assert!(tracker.is_done());
+        // Each final snapshot once, whatever the duplicates asked for.
+        assert_eq!(tracker.take_final("a").map(|s| s.state), Some(JobState::Succeeded));
+        assert_eq!(tracker.take_final("a"), None);
+        assert_eq!(tracker.take_final("x"), None);
+    }
+
+    #[test]
+    fn missing_jobs_come_sorted_and_unfinished_only() {
+        let ids = ["c", "a", "b", "d"].map(String::from);
+        let mut tracker = BatchTracker::new(ids);
+        let (_, missing) = tracker.observe_listing(&[snap("b", JobState::Pending, None)]);
+        assert_eq!(missing, ["a", "c", "d"]);
+        let (_, missing) = tracker.observe_listing(&[snap("d", JobState::Succeeded, None)]);
+        assert_eq!(missing, ["a", "b", "c"]);
+        assert_eq!(tracker.unfinished().count(), 3);
     }
 }

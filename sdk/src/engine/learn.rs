@@ -3,8 +3,6 @@
 //! logarithm, since durations are roughly log-normal) and places the first poll shortly before
 //! the typical finish.
 
-use std::collections::HashMap;
-
 use crate::time::Duration;
 
 /// Weight of the newest observation in the moving average.
@@ -16,25 +14,30 @@ const SHARE: f64 = 0.8;
 /// Typical durations per command.
 #[derive(Debug, Clone, Default)]
 pub struct DurationLearner {
-    log_means: HashMap<String, (f64, u32)>,
+    /// Per command: the moving average of the log of the duration in seconds, and how many
+    /// jobs it saw. A list, not a map: a client runs a handful of commands.
+    log_means: Vec<(String, f64, u32)>,
 }
 
 impl DurationLearner {
     /// Records that a `command` job took `duration` (from submit to the poll that saw it finish).
     pub fn observe(&mut self, command: &str, duration: Duration) {
         let value = duration.as_secs_f64().max(0.001).ln();
-        self.log_means
-            .entry(command.to_owned())
-            .and_modify(|(mean, count)| {
+        match self.log_means.iter_mut().find(|(name, _, _)| name == command) {
+            Some((_, mean, count)) => {
                 *mean = ALPHA * value + (1.0 - ALPHA) * *mean;
                 *count += 1;
-            })
-            .or_insert((value, 1));
+            }
+            None => self.log_means.push((command.to_owned(), value, 1)),
+        }
     }
 
     /// The typical duration of `command` jobs, once at least one was seen.
     pub fn typical(&self, command: &str) -> Option<Duration> {
-        self.log_means.get(command).map(|(mean, _)| Duration::from_secs_f64(mean.exp()))
+        self.log_means
+            .iter()
+            .find(|(name, _, _)| name == command)
+            .map(|(_, mean, _)| Duration::from_secs_f64(mean.exp()))
     }
 
     /// When to poll a new `command` job first, if anything was learned; never sooner than

@@ -65,6 +65,5 @@ pub(super) fn named_error(name: &str, message: &str) -> JsValue {
 
 /// Resolves after `millis`.
 pub(super) async fn sleep_ms(millis: f64) {
-    let millis = if millis.is_finite() && millis > 0.0 { millis.min(f64::from(u32::MAX)) as u32 } else { 0 };
-    gloo_timers::future::TimeoutFuture::new(millis).await;
+    crate::transport::sleep_ms(millis).await;
 }

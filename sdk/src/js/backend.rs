@@ -70,8 +70,8 @@ pub(super) fn clm_body(params: JsValue) -> Result<Value, JsValue> {
     if params.is_undefined() || params.is_null() {
         return Ok(Value::Object(serde_json::Map::new()));
     }
-    match serde_wasm_bindgen::from_value::<Value>(params) {
-        Ok(body @ Value::Object(_)) => Ok(body),
+    match super::convert::json_from_js(&params) {
+        Some(body @ Value::Object(_)) => Ok(body),
         _ => Err(type_error("a CLM operation body must be a plain object")),
     }
 }

@@ -1,16 +1,77 @@
 //! Conversions at the JS boundary: Rust errors to JS `Error` objects, JS values to Rust data.
+//! Data crosses as JSON text (`JSON.parse` / `JSON.stringify` on the JS side, serde_json here):
+//! one small bridge instead of a serde backend for JS values.
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::error::Error;
-use crate::protocol::ApiError;
+use crate::protocol::{ApiError, JobSnapshot};
 
-/// Serialises to a plain JS object (maps as objects, not `Map`s).
-pub(super) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| type_error(&format!("cannot convert value: {e}")))
+/// A JSON value as a plain JS value (objects, arrays, numbers, strings), through JSON text.
+pub(super) fn value_to_js(value: &serde_json::Value) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(&value.to_string())
+}
+
+/// A status as the JS API shows it: `{ jobId, state, progress, resultCode, result, error,
+/// command, created, completed, raw }` (the `JobSnapshot` fields in camelCase, `null` for
+/// what is absent; `error` is `{ code, csErrorCode, text }`).
+pub(super) fn to_js(status: &JobSnapshot) -> Result<JsValue, JsValue> {
+    let object = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&object, &JsValue::from_str(key), value).map(drop);
+    let text = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+    let number = |value: Option<f64>| value.map_or(JsValue::NULL, JsValue::from_f64);
+    set("jobId", &JsValue::from_str(&status.job_id))?;
+    set("state", &JsValue::from_str(status.state.as_str()))?;
+    set("progress", &number(status.progress))?;
+    set("resultCode", &number(status.result_code.map(|code| code as f64)))?;
+    set("result", &status.result.as_ref().map_or(Ok(JsValue::NULL), value_to_js)?)?;
+    let error = match &status.error {
+        Some(error) => {
+            let details = js_sys::Object::new();
+            let put = |key: &str, value: &JsValue| js_sys::Reflect::set(&details, &JsValue::from_str(key), value);
+            put("code", &JsValue::from_f64(error.code as f64))?;
+            put("csErrorCode", &number(error.cs_error_code.map(|code| code as f64)))?;
+            put("text", &JsValue::from_str(&error.text))?;
+            details.into()
+        }
+        None => JsValue::NULL,
+    };
+    set("error", &error)?;
+    set("command", &text(&status.command))?;
+    set("created", &text(&status.created))?;
+    set("completed", &text(&status.completed))?;
+    set("raw", &value_to_js(&status.raw)?)?;
+    Ok(object.into())
+}
+
+/// A JS value as JSON data (`JSON.stringify` semantics: `undefined` members and functions are
+/// left out, `NaN` is `null`, a `toJSON` method is used); `None` for what JSON cannot show
+/// (`undefined`, a function, a `BigInt`, a cycle).
+pub(super) fn json_from_js(value: &JsValue) -> Option<serde_json::Value> {
+    let text = js_sys::JSON::stringify(value).ok()?.as_string()?;
+    serde_json::from_slice(text.as_bytes()).ok()
+}
+
+/// A string-valued option: `undefined` and `null` are `None`, anything but a string is refused.
+pub(super) fn string_field(object: &JsValue, key: &str, what: &str) -> Result<Option<String>, JsValue> {
+    let value = js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.as_string().map(Some).ok_or_else(|| type_error(&format!("{what}: {key} must be a string")))
+}
+
+/// An integer option in `0..=max`: `undefined` and `null` are `None`.
+pub(super) fn integer_field(object: &JsValue, key: &str, max: u64, what: &str) -> Result<Option<u64>, JsValue> {
+    let value = js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n >= 0.0 && n <= max as f64 && n.fract() == 0.0 => Ok(Some(n as u64)),
+        _ => Err(type_error(&format!("{what}: {key} must be an integer from 0 to {max}"))),
+    }
 }
 
 /// A status as `onProgress` sees it: with the best progress so far (never lower), the time
@@ -44,16 +105,53 @@ pub(super) fn params_from_js(params: JsValue) -> Result<Vec<(String, String)>, J
     if params.is_undefined() || params.is_null() {
         return Ok(Vec::new());
     }
-    let map: serde_json::Map<String, serde_json::Value> = serde_wasm_bindgen::from_value(params)
-        .map_err(|e| type_error(&format!("params must be an object of strings, numbers or booleans: {e}")))?;
-    map.into_iter()
-        .filter(|(_, value)| !value.is_null())
-        .map(|(name, value)| match value {
-            serde_json::Value::String(text) => Ok((name, text)),
-            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Ok((name, value.to_string())),
-            _ => Err(type_error(&format!("param {name:?} must be a string, number or boolean"))),
-        })
-        .collect()
+    let object = match params.dyn_ref::<js_sys::Map>() {
+        Some(map) => js_sys::Object::from_entries(map)?,
+        None if params.is_object() && !js_sys::Array::is_array(&params) => params.unchecked_into(),
+        None => return Err(type_error("params must be an object of strings, numbers or booleans")),
+    };
+    let mut out = Vec::new();
+    for entry in js_sys::Object::entries(&object).iter() {
+        let entry: js_sys::Array = entry.unchecked_into();
+        let (name, value) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+        let text = if let Some(text) = value.as_string() {
+            Some(text)
+        } else if let Some(flag) = value.as_bool() {
+            Some(flag.to_string())
+        } else if let Some(number) = value.as_f64() {
+            number_text(number)
+        } else if value.is_bigint() {
+            js_sys::BigInt::unchecked_from_js(value).to_string(10).ok().map(String::from)
+        } else if value.is_undefined() || value.is_null() {
+            None
+        } else {
+            return Err(type_error(&format!("param {name:?} must be a string, number or boolean")));
+        };
+        // `null`, `undefined` (and NaN / infinities, which JSON shows as null) are left out.
+        out.extend(text.map(|text| (name, text)));
+    }
+    // In name order, as a JSON object map holds them.
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// A number as text without Rust's float formatting: integers as integers, other numbers as
+/// JavaScript writes them (the same digits for the values a caller gives, e.g. `1500.5`).
+pub(super) fn js_number_text(number: f64) -> String {
+    if number.fract() == 0.0 && number.abs() < 1e15 {
+        return (number as i64).to_string();
+    }
+    js_sys::Number::from(number).to_string_with_radix(10).map(String::from).unwrap_or_default()
+}
+
+/// A number as a parameter value: safe integers as integers (`-0` is `0`), other finite
+/// numbers in serde_json's shortest form, `None` for NaN and the infinities.
+fn number_text(number: f64) -> Option<String> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if number.fract() == 0.0 && number.abs() <= MAX_SAFE {
+        return Some((number as i64).to_string());
+    }
+    serde_json::Number::from_f64(number).map(|n| n.to_string())
 }
 
 fn set(target: &js_sys::Error, key: &str, value: &JsValue) {

@@ -8,7 +8,6 @@ mod backend;
 mod convert;
 mod watch;
 
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
@@ -22,30 +21,45 @@ use backend::Backend;
 use convert::{error_to_js, to_js};
 
 /// Options of `new JobClient({...})`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 struct ClientOptions {
     endpoint: String,
-    #[serde(default)]
     api_key: Option<String>,
-    #[serde(default)]
     secret_key: Option<String>,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     domain: Option<String>,
-    #[serde(default)]
     response: Option<String>,
-    #[serde(default)]
     long_poll_secs: Option<u32>,
-    #[serde(default)]
     max_retries: Option<u32>,
-    #[serde(default)]
     deadline_ms: Option<u64>,
-    #[serde(default)]
     protocol: Option<String>,
+}
+
+impl ClientOptions {
+    /// Reads the options object; a missing `endpoint` or a field of the wrong type is a
+    /// `TypeError`, unknown fields are ignored.
+    fn from_js(options: &JsValue) -> Result<Self, JsValue> {
+        const WHAT: &str = "invalid JobClient options";
+        if !options.is_object() {
+            return Err(convert::type_error(&format!("{WHAT}: expected an object")));
+        }
+        let text = |key: &str| convert::string_field(options, key, WHAT);
+        let int = |key: &str, max: u64| convert::integer_field(options, key, max, WHAT);
+        let u32_max = u64::from(u32::MAX);
+        Ok(ClientOptions {
+            endpoint: text("endpoint")?.ok_or_else(|| convert::type_error(&format!("{WHAT}: missing endpoint")))?,
+            api_key: text("apiKey")?,
+            secret_key: text("secretKey")?,
+            username: text("username")?,
+            password: text("password")?,
+            domain: text("domain")?,
+            response: text("response")?,
+            long_poll_secs: int("longPollSecs", u32_max)?.map(|n| n as u32),
+            max_retries: int("maxRetries", u32_max)?.map(|n| n as u32),
+            deadline_ms: int("deadlineMs", 9_007_199_254_740_991)?,
+            protocol: text("protocol")?,
+        })
+    }
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -112,8 +126,7 @@ impl JobClient {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "JobClientOptions")] options: JsValue,
     ) -> Result<JobClient, JsValue> {
-        let options: ClientOptions = serde_wasm_bindgen::from_value(options)
-            .map_err(|e| convert::type_error(&format!("invalid JobClient options: {e}")))?;
+        let options = ClientOptions::from_js(&options)?;
         let clm = match options.protocol.as_deref() {
             None | Some("cloudstack") => false,
             Some("clm") => true,
@@ -179,7 +192,7 @@ impl JobClient {
         #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean> | undefined")] params: JsValue,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
-        future_to_promise(async move { to_js(&client.call(&command, params).await?) })
+        future_to_promise(async move { convert::value_to_js(&client.call(&command, params).await?) })
     }
 
     /// A `Job` handle for a job id obtained elsewhere.
@@ -194,26 +207,18 @@ impl JobClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "{ jobId: string; resourceId?: string | null; command?: string }")] token: JsValue,
     ) -> Result<Job, JsValue> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Token {
-            job_id: String,
-            #[serde(default)]
-            resource_id: Option<String>,
-            #[serde(default)]
-            command: Option<String>,
+        const WHAT: &str = "invalid resume token";
+        if !token.is_object() {
+            return Err(convert::type_error(&format!("{WHAT}: expected an object")));
         }
-        let token: Token = serde_wasm_bindgen::from_value(token)
-            .map_err(|e| convert::type_error(&format!("invalid resume token: {e}")))?;
-        if token.job_id.is_empty() {
+        let text = |key: &str| convert::string_field(&token, key, WHAT);
+        let job_id = text("jobId")?.ok_or_else(|| convert::type_error(&format!("{WHAT}: missing jobId")))?;
+        let token = (job_id, text("resourceId")?, text("command")?);
+        let (job_id, resource_id, command) = token;
+        if job_id.is_empty() {
             return Err(convert::type_error("invalid resume token: empty jobId"));
         }
-        let submitted = SubmittedJob {
-            job_id: token.job_id,
-            resource_id: token.resource_id,
-            command: token.command.unwrap_or_default(),
-            submitted_at: None,
-        };
+        let submitted = SubmittedJob { job_id, resource_id, command: command.unwrap_or_default(), submitted_at: None };
         Ok(Job { client: self.inner.clone(), submitted })
     }
 
@@ -417,7 +422,10 @@ async fn supervise(
                     abort::sleep_ms(ms).await;
                     abort::named_error(
                         "TimeoutError",
-                        &format!("stopped waiting for job {job_id} after {ms} ms; the job may still be running"),
+                        &format!(
+                            "stopped waiting for job {job_id} after {} ms; the job may still be running",
+                            convert::js_number_text(ms)
+                        ),
                     )
                 }
                 None => std::future::pending().await,
@@ -507,10 +515,12 @@ impl Job {
     /// `JSON.stringify(job)` gives a resume token: `{ jobId, resourceId, command }`.
     #[wasm_bindgen(js_name = toJSON)]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
-        to_js(&serde_json::json!({
-            "jobId": self.submitted.job_id,
-            "resourceId": self.submitted.resource_id,
-            "command": self.submitted.command,
-        }))
+        // Keys in the order a JSON object map held them (alphabetical).
+        let token = js_sys::Object::new();
+        let resource_id = self.submitted.resource_id.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+        js_sys::Reflect::set(&token, &"command".into(), &JsValue::from_str(&self.submitted.command))?;
+        js_sys::Reflect::set(&token, &"jobId".into(), &JsValue::from_str(&self.submitted.job_id))?;
+        js_sys::Reflect::set(&token, &"resourceId".into(), &resource_id)?;
+        Ok(token.into())
     }
 }

@@ -26,6 +26,16 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// The lower-case name, as serialised (`pending`, `succeeded`, `failed`, `cancelled`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
     /// True once the job can no longer change.
     pub fn is_terminal(self) -> bool {
         !matches!(self, JobState::Pending)
@@ -158,7 +168,8 @@ pub enum ProtocolError {
     /// The body is larger than the parser accepts (a guard against hostile or broken servers).
     #[error("response of {size} bytes exceeds the limit of {limit} bytes")]
     TooLarge {
-        /// The body's size.
+        /// The body's size as received: the transports stop reading one byte past the limit,
+        /// so a bigger body shows as `limit + 1`.
         size: usize,
         /// The limit, [`MAX_BODY_BYTES`].
         limit: usize,

@@ -1,42 +1,119 @@
-//! Browser / Node backend: the global `fetch` through gloo-net, timers through gloo-timers.
-//! Requests go with `credentials: "include"` so a CloudStack session cookie rides along.
+//! Browser / Node backend: the global `fetch` and `setTimeout`, called directly (no wrapper
+//! crate), so they work in pages, Workers and Node alike. Requests go with
+//! `credentials: "include"` so a CloudStack session cookie rides along.
 
-use gloo_net::http::{Method as GlooMethod, RequestBuilder};
-use web_sys::RequestCredentials;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
 
 use super::{HttpRequest, HttpResponse, Method, TransportError};
 use crate::time::Duration;
 
-/// Sends `request` with `fetch` and reads the whole body.
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch` (window, worker or Node).
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &Request) -> js_sys::Promise;
+    /// The global `setTimeout`; its id for `clearTimeout`.
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, millis: f64) -> JsValue;
+    /// The global `clearTimeout`.
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// A rejection's text: `name: message` for an `Error`, the value itself for a string.
+fn js_error_text(error: &JsValue) -> String {
+    match error.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
+        None => error.as_string().unwrap_or_else(|| "fetch failed".into()),
+    }
+}
+
+/// Sends `request` with `fetch` and reads the body into wasm memory, at most one byte past
+/// [`MAX_BODY_BYTES`](crate::protocol::MAX_BODY_BYTES) (the parsers then refuse it with
+/// `ProtocolError::TooLarge`): a hostile body cannot grow the wasm heap past the limit.
 ///
 /// # Errors
 /// [`TransportError::Network`] when `fetch` rejects (network, CORS), `InvalidRequest` when the
 /// request cannot be built.
 pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
-    let method = match request.method {
-        Method::Get => GlooMethod::GET,
-        Method::Post => GlooMethod::POST,
-    };
-    let mut builder = RequestBuilder::new(&request.url).method(method).credentials(RequestCredentials::Include);
+    let invalid = |e: JsValue| TransportError::InvalidRequest(js_error_text(&e));
+    let network = |e: JsValue| TransportError::Network(js_error_text(&e));
+    let init = RequestInit::new();
+    init.set_method(match request.method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+    });
+    init.set_credentials(RequestCredentials::Include);
+    let headers = Headers::new().map_err(invalid)?;
     for (name, value) in &request.headers {
-        builder = builder.header(name, value);
+        headers.set(name, value).map_err(invalid)?;
     }
-    let built = match request.body {
-        Some(body) => builder.body(body),
-        None => builder.build(),
+    init.set_headers(&headers);
+    if let Some(body) = &request.body {
+        init.set_body(&JsValue::from_str(body));
     }
-    .map_err(|e| TransportError::InvalidRequest(e.to_string()))?;
-    let response = built.send().await.map_err(|e| TransportError::Network(e.to_string()))?;
+    let built = Request::new_with_str_and_init(&request.url, &init).map_err(invalid)?;
+    let response: Response = JsFuture::from(global_fetch(&built)).await.map_err(network)?.unchecked_into();
     let status = response.status();
-    let headers = response.headers().entries().collect();
-    let body = response.binary().await.map_err(|e| TransportError::Network(e.to_string()))?;
+    let mut headers = Vec::new();
+    if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
+        for entry in entries.flatten() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            headers.push((pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_string().unwrap_or_default()));
+        }
+    }
+    let body = read_limited(&response).await?;
     Ok(HttpResponse { status, headers, body })
+}
+
+/// The body as bytes, cut one byte past the limit before it is copied out of the JS heap.
+async fn read_limited(response: &Response) -> Result<Vec<u8>, TransportError> {
+    let network = |e: JsValue| TransportError::Network(js_error_text(&e));
+    let buffer = JsFuture::from(response.array_buffer().map_err(network)?).await.map_err(network)?;
+    let bytes = js_sys::Uint8Array::new(&buffer);
+    let limit = u32::try_from(crate::protocol::MAX_BODY_BYTES + 1).unwrap_or(u32::MAX);
+    Ok(if bytes.length() > limit { bytes.subarray(0, limit).to_vec() } else { bytes.to_vec() })
+}
+
+/// A `setTimeout` as a future; dropping it clears the timer (an abandoned wait leaves nothing
+/// behind that would keep Node's event loop alive).
+struct Timeout {
+    id: JsValue,
+    fired: JsFuture,
+}
+
+impl Future for Timeout {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.fired).poll(cx).map(drop)
+    }
+}
+
+impl Drop for Timeout {
+    fn drop(&mut self) {
+        clear_timeout(&self.id);
+    }
+}
+
+/// Resolves after `millis` (clamped to `0..=u32::MAX`), with `setTimeout` on the global object.
+pub(crate) async fn sleep_ms(millis: f64) {
+    let millis = if millis.is_finite() && millis > 0.0 { millis.min(f64::from(u32::MAX)).floor() } else { 0.0 };
+    let mut id = JsValue::UNDEFINED;
+    let promise = js_sys::Promise::new(&mut |resolve, _| id = set_timeout(&resolve, millis));
+    Timeout { id, fired: JsFuture::from(promise) }.await;
 }
 
 /// Waits `duration` with `setTimeout` on the global object (works in pages, workers and Node).
 pub async fn sleep(duration: Duration) {
-    let millis = u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
-    gloo_timers::future::TimeoutFuture::new(millis).await;
+    sleep_ms(duration.as_millis() as f64).await;
 }
 
 /// Seconds since the Unix epoch (for `expires`).

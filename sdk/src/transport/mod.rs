@@ -4,6 +4,8 @@
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 #[cfg(target_arch = "wasm32")]
+pub(crate) use fetch::sleep_ms;
+#[cfg(target_arch = "wasm32")]
 pub use fetch::{send, sleep, unix_now};
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -10,7 +10,10 @@ fn client() -> &'static reqwest::Client {
     CLIENT.get_or_init(reqwest::Client::new)
 }
 
-/// Sends `request` and reads the whole body.
+/// Sends `request` and reads the body, at most one byte past
+/// [`MAX_BODY_BYTES`](crate::protocol::MAX_BODY_BYTES): a longer one is cut there (and the
+/// connection dropped) so the parsers refuse it with `ProtocolError::TooLarge` without this side
+/// ever holding more than the limit.
 ///
 /// # Errors
 /// [`TransportError::Network`] when no response arrives, `InvalidRequest` for a bad URL.
@@ -34,7 +37,16 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
         .iter()
         .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
         .collect();
-    let body = response.bytes().await.map_err(|e| TransportError::Network(e.to_string()))?.to_vec();
+    let limit = crate::protocol::MAX_BODY_BYTES + 1;
+    let mut body = Vec::new();
+    let mut response = response;
+    while let Some(chunk) = response.chunk().await.map_err(|e| TransportError::Network(e.to_string()))? {
+        let room = limit - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == limit {
+            break;
+        }
+    }
     Ok(HttpResponse { status, headers, body })
 }
 

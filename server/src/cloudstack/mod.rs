@@ -19,6 +19,11 @@ pub use commands::api_names;
 pub(crate) use commands::preferred_wait;
 pub use render::{ApiFailure, Format};
 
+/// Parameters that authenticate a request rather than describe the command (lower-case): never
+/// stored with a job. The signature and the session key are replayable credentials.
+pub const CREDENTIAL_PARAMS: &[&str] =
+    &["apikey", "signature", "signatureversion", "expires", "sessionkey", "password", "secretkey"];
+
 /// Request parameters: as sent (for the signature) and by lower-cased name (for dispatch, as
 /// CloudStack's `ParamUnpackWorker` lower-cases them).
 #[derive(Debug, Default)]
@@ -57,9 +62,16 @@ impl Params {
         self.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
-    /// Every parameter by lower-case name, as JSON (kept with jobs for their effects).
+    /// Every parameter by lower-case name, as JSON (kept with jobs for their effects), except
+    /// the credentials ([`CREDENTIAL_PARAMS`]): they must not end up in the jobs table.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Object(self.by_name.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect())
+        serde_json::Value::Object(
+            self.by_name
+                .iter()
+                .filter(|(k, _)| !CREDENTIAL_PARAMS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect(),
+        )
     }
 }
 

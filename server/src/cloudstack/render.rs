@@ -45,6 +45,9 @@ pub fn success(format: Format, name: &str, body: Map<String, Value>) -> Response
 }
 
 fn render(format: Format, status: StatusCode, name: &str, body: Value) -> Response {
+    // The name comes from the client's `command` (`<command>response`): anything but a plain
+    // ASCII name would break, or inject into, the XML answer.
+    let name = if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric()) { name } else { "errorresponse" };
     match format {
         Format::Json => {
             let text = json!({ name: body }).to_string();

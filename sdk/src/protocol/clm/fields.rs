@@ -44,13 +44,44 @@ pub(crate) fn float(map: &Map<String, Value>, field: &'static str) -> Result<Opt
     let (value, number) = match map.get(field) {
         None | Some(Value::Null) => return Ok(None),
         Some(value @ Value::Number(number)) => (value, number.as_f64()),
-        Some(value @ Value::String(text)) => (value, text.trim().parse::<f64>().ok()),
+        Some(value @ Value::String(text)) => (value, decimal(text.trim())),
         Some(other) => return Err(invalid(field, other)),
     };
     match number {
         Some(number) if number.is_finite() => Ok(Some(number)),
         _ => Err(invalid(field, value)),
     }
+}
+
+/// A decimal number in Rust's `f64` syntax (`+5`, `.5`, `5.`, `007`, `1e3`; `inf` and `nan`
+/// are `None`, which the caller refuses anyway), read by serde_json's number parser once
+/// rewritten in JSON's syntax. The same value as `str::parse::<f64>` for any number of at most
+/// 15 significant digits, without pulling the standard library's float parser (and its tables)
+/// into the WebAssembly build.
+fn decimal(text: &str) -> Option<f64> {
+    let (sign, unsigned) = match text.as_bytes().first()? {
+        b'-' => ("-", &text[1..]),
+        b'+' => ("", &text[1..]),
+        _ => ("", text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => unsigned.split_at(at),
+        None => (unsigned, ""),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (mantissa, None),
+    };
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_none_or(str::is_empty)) || !digits(whole) || !fraction.is_none_or(digits) {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let fraction = fraction.filter(|f| !f.is_empty()).map_or(String::new(), |f| format!(".{f}"));
+    // Read as a `Value`, not an `f64`: a typed read would pull in serde's error texts and with
+    // them the float formatter.
+    serde_json::from_slice::<Value>(format!("{sign}{whole}{fraction}{exponent}").as_bytes()).ok()?.as_f64()
 }
 
 /// A whole-number field, as a JSON integer or an integer string.
@@ -118,6 +149,17 @@ mod tests {
         assert!(matches!(float(&m, "h"), Err(ProtocolError::InvalidField { field: "h", .. })));
         assert!(matches!(integer(&m, "i"), Err(ProtocolError::InvalidField { field: "i", .. })));
         assert!(matches!(array(&m, "a"), Err(ProtocolError::InvalidField { field: "a", .. })));
+    }
+
+    #[test]
+    fn decimals_read_as_rust_reads_them() {
+        let numbers = "100.0 0 -0.0 +5 .5 -.25 5. 007 007.50 1e3 1E+3 2.5e-3 33.33 99.99999 12345678901234.5 1e-400";
+        for text in numbers.split(' ') {
+            assert_eq!(decimal(text), text.parse::<f64>().ok(), "{text}");
+        }
+        for text in ["", "+", "-", ".", "e5", "1e", "1.2.3", "0x10", "1_0", " 1", "--1", "+-1", "inf", "NaN", "1e400"] {
+            assert!(decimal(text).is_none_or(|v| !v.is_finite()), "{text}");
+        }
     }
 
     #[test]

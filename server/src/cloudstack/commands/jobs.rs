@@ -7,7 +7,7 @@ use jobwire::protocol::cloudstack::signing::format_date;
 use jobwire::protocol::date::parse_cloudstack_date;
 use serde_json::{json, Map, Value};
 
-use super::{paged, Reply};
+use super::{page_window, Reply};
 use crate::cloudstack::{ApiFailure, Caller, Params};
 use crate::model::{unix_ms, Job, JobState};
 use crate::AppState;
@@ -113,10 +113,16 @@ pub fn list(state: &AppState, caller: &Caller, params: &Params) -> Result<Map<St
         }
         None => 0,
     };
+    // Only the requested page is copied and rendered (a listing of many jobs is asked for page
+    // by page; rendering every job for each page made a full listing quadratic).
+    let window = page_window(params)?;
     let now = unix_ms();
-    let jobs = state.hub.jobs_where(|job| job.owner == caller.user.id && job.created_ms >= since_ms);
-    let items = jobs.iter().map(|job| Value::Object(job_view(job, caller, now))).collect();
-    paged("asyncjobs", items, params)
+    let (count, jobs) = state.hub.jobs_window(|job| job.owner == caller.user.id && job.created_ms >= since_ms, window);
+    if count == 0 {
+        return Ok(Map::new());
+    }
+    let items: Vec<Value> = jobs.iter().map(|job| Value::Object(job_view(job, caller, now))).collect();
+    Ok(crate::cloudstack::render::object(json!({"count": count, "asyncjobs": items})))
 }
 
 #[cfg(test)]

@@ -360,6 +360,20 @@ fn owned_resource(
 /// One page of `items` by `page`/`pagesize` (CloudStack's `count` is the total, not the page),
 /// or the empty envelope `{}` when nothing matches.
 fn paged(object_name: &str, items: Vec<Value>, params: &Params) -> Result<Map<String, Value>, ApiFailure> {
+    let window = page_window(params)?;
+    if items.is_empty() {
+        return Ok(Map::new());
+    }
+    let count = items.len();
+    let page_items = match window {
+        Some((skip, take)) => items.into_iter().skip(skip).take(take).collect(),
+        None => items,
+    };
+    Ok(super::render::object(json!({"count": count, object_name: page_items})))
+}
+
+/// The `page`/`pagesize` window as (items to skip, items to take); `None` without paging.
+fn page_window(params: &Params) -> Result<Option<(usize, usize)>, ApiFailure> {
     let number = |name: &str| -> Result<Option<usize>, ApiFailure> {
         params
             .get(name)
@@ -372,19 +386,12 @@ fn paged(object_name: &str, items: Vec<Value>, params: &Params) -> Result<Map<St
             })
             .transpose()
     };
-    let (page, page_size) = (number("page")?, number("pagesize")?);
-    if items.is_empty() {
-        return Ok(Map::new());
+    match (number("page")?, number("pagesize")?) {
+        // Saturating: a hostile page number must not overflow (a panic in debug builds).
+        (Some(page), Some(size)) if page >= 1 && size >= 1 => Ok(Some(((page - 1).saturating_mul(size), size))),
+        (Some(_), Some(_)) => Err(ApiFailure::param("page and pagesize must be at least 1".into())),
+        _ => Ok(None),
     }
-    let count = items.len();
-    let page_items = match (page, page_size) {
-        (Some(page), Some(size)) if page >= 1 && size >= 1 => {
-            items.into_iter().skip((page - 1) * size).take(size).collect()
-        }
-        (Some(_), Some(_)) => return Err(ApiFailure::param("page and pagesize must be at least 1".into())),
-        _ => items,
-    };
-    Ok(super::render::object(json!({"count": count, object_name: page_items})))
 }
 
 /// Whether `item`'s name or display text contains `keyword` (case-insensitive).
@@ -420,15 +427,14 @@ fn submit_job(
     new: NewJob<'_>,
 ) -> Result<Map<String, Value>, ApiFailure> {
     let NewJob { command, cmd_class, instance, plan, created } = new;
+    let in_use = |custom: &str| {
+        ApiFailure::param(format!("Unable to execute API command: customjobid {custom} is already in use"))
+    };
     let job_id = match params.get("customjobid") {
         Some(custom) if uuid::Uuid::parse_str(custom).is_err() => {
             return Err(ApiFailure::param(format!("Invalid parameter customjobid value={custom}: not a UUID")));
         }
-        Some(custom) if state.hub.job_exists(custom) => {
-            return Err(ApiFailure::param(format!(
-                "Unable to execute API command: customjobid {custom} is already in use"
-            )));
-        }
+        Some(custom) if state.hub.job_exists(custom) => return Err(in_use(custom)),
         Some(custom) => custom.to_owned(),
         None => uuid::Uuid::new_v4().to_string(),
     };
@@ -456,9 +462,13 @@ fn submit_job(
         params: params.to_json(),
         callback_url: None,
     };
-    state.hub.submit(job, created).map_err(|err| {
-        tracing::error!(%err, "cannot save job");
-        ApiFailure::internal()
+    state.hub.submit(job, created).map_err(|err| match err {
+        // The same id in two requests at once: the check above let both through, the hub one.
+        crate::store::StoreError::DuplicateJob(id) => in_use(&id),
+        err => {
+            tracing::error!(%err, "cannot save job");
+            ApiFailure::internal()
+        }
     })?;
     let mut body = Map::new();
     if let (true, Some((_, id))) = (is_create, instance) {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# ./dev bench, SDK part: how soon and with how few requests the SDK sees jobs finish (per job,
+# 1,000 at once, 10,000 under throttling; `jobwire-bench`, the SDK's native build against the
+# reference server in-process), and the npm package's size next to a JavaScript peer bundle.
+# Expects the package built in pkg/ (./dev bench runs `./dev package`'s build first). Prints
+# Markdown tables; the goals of issue 6 are marked met or not, nothing here fails the run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE_DIR="${JOBWIRE_CACHE_DIR:-$HOME/.cache/jobwire}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE_DIR/target}"
+CARGO="${NATIVE_CARGO:-$HOME/.cargo/bin/cargo}"
+PKG="${JOBWIRE_PKG:-$ROOT/pkg}"
+PEER="$ROOT/tests/bench/peer"
+
+echo "== bench-sdk: cargo build --profile server (jobwire-bench)"
+"$CARGO" build --profile server -q -p jobwire-e2e --bin jobwire-bench
+RUST_LOG=off "$CARGO_TARGET_DIR/server/jobwire-bench"
+
+echo
+echo "### Package size: the npm package vs a JavaScript peer bundle"
+echo
+[ -f "$PKG/jobwire_bg.wasm" ] || { echo "bench-sdk: no package in $PKG (run ./dev package)" >&2; exit 1; }
+echo "== bench-sdk: npm ci in tests/bench/peer (esbuild, @azure/core-lro, fast-xml-parser, @azure/core-rest-pipeline)" >&2
+(cd "$PEER" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+for entry in poller poller-pipeline; do
+  "$PEER/node_modules/.bin/esbuild" "$PEER/$entry.mjs" --bundle --minify --format=esm --platform=browser \
+    --log-level=error --outfile="$OUT/$entry.js"
+done
+gz() { gzip -9c "$1" | wc -c; }
+kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }
+row() { printf '| %s | %s | %s |\n' "$1" "$(kb "$2")" "$(kb "$3")"; }
+wasm_raw=$(wc -c <"$PKG/jobwire_bg.wasm"); wasm_gz=$(gz "$PKG/jobwire_bg.wasm")
+js_raw=$(wc -c <"$PKG/jobwire.js"); js_gz=$(gz "$PKG/jobwire.js")
+total_gz=$((wasm_gz + js_gz))
+peer_raw=$(wc -c <"$OUT/poller.js"); peer_gz=$(gz "$OUT/poller.js")
+pipe_raw=$(wc -c <"$OUT/poller-pipeline.js"); pipe_gz=$(gz "$OUT/poller-pipeline.js")
+echo "| bundle | raw | gzip -9 |"
+echo "|---|---:|---:|"
+row "jobwire: \`jobwire_bg.wasm\` (wasm-opt -Oz --converge)" "$wasm_raw" "$wasm_gz"
+row "jobwire: \`jobwire.js\` (wasm-bindgen glue)" "$js_raw" "$js_gz"
+row "**jobwire: .wasm + glue**" "$((wasm_raw + js_raw))" "$total_gz"
+row "peer: @azure/core-lro 3.3.1 + fast-xml-parser 5.12.1 (esbuild --minify)" "$peer_raw" "$peer_gz"
+row "peer + @azure/core-rest-pipeline 1.25.1" "$pipe_raw" "$pipe_gz"
+echo
+echo "| goal | measured | met |"
+echo "|---|---|---|"
+met() { if [ "$1" -eq 1 ]; then echo yes; else echo "**no**"; fi; }
+printf '| floor: ≤ 60 KB gzipped | %s | %s |\n' "$(kb "$total_gz")" "$(met $((total_gz <= 60 * 1024)))"
+printf '| goal: smaller than the peer with its pipeline | %s vs %s | %s |\n' "$(kb "$total_gz")" "$(kb "$pipe_gz")" \
+  "$(met $((total_gz < pipe_gz)))"

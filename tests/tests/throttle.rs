@@ -1,0 +1,51 @@
+//! The SDK under CloudStack's API throttling (the reference server's `ApiRateLimitService`):
+//! after one 429 the client spaces its requests by what it learned, so a batch `watch` whose
+//! listings outrun the limit is refused once, not once per window, and still sees every job.
+
+use std::time::Duration;
+
+use jobwire::protocol::JobState;
+use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient, SubmittedJob};
+use jobwire_e2e::bench::Server;
+use jobwire_e2e::{demo, ids};
+use jobwire_server::throttle::Throttling;
+use jobwire_server::Config;
+
+fn client(api: &str) -> JobClient {
+    let credentials =
+        Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() });
+    JobClient::new(ClientConfig { credentials, ..ClientConfig::new(api) }).expect("valid config")
+}
+
+async fn deploy(client: &JobClient) -> SubmittedJob {
+    let params = [("zoneid", ids::ZONE), ("serviceofferingid", ids::SMALL), ("templateid", ids::TEMPLATE)]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    client.submit("deployVirtualMachine", &params).await.expect("submit")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_watch_is_refused_once_then_paced() {
+    // Two requests per second: the watch's ticks (0.5 s, then a few tenths) outrun it at once.
+    let throttling = Throttling { enabled: true, interval_ms: 1000, max: 2 };
+    let config = Config { job_duration_ms: 4000, ..Config::default() };
+    let server = Server::start(&config, Some(throttling)).await.expect("server starts");
+    // The jobs are created through the unthrottled door; only the watch counts.
+    let submitter = client(&server.open_api);
+    let mut jobs = Vec::new();
+    for _ in 0..20 {
+        jobs.push(deploy(&submitter).await);
+    }
+    let watcher = client(&server.api);
+    let mut terminal = 0;
+    let finals = tokio::time::timeout(
+        Duration::from_secs(60),
+        watcher.watch(&jobs, |snapshot| terminal += usize::from(snapshot.state.is_terminal())),
+    )
+    .await
+    .expect("the watch ends")
+    .expect("the watch succeeds");
+    assert_eq!((finals.len(), terminal), (20, 20), "every job reported finished exactly once");
+    assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    assert_eq!(server.throttled(), 1, "one refusal, then the learned pace");
+    assert!(watcher.requests_sent() >= 6, "the watch ran several ticks: {}", watcher.requests_sent());
+}

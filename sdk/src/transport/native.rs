@@ -30,7 +30,7 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
     if let Some(body) = request.body {
         builder = builder.body(body);
     }
-    let response = builder.send().await.map_err(|e| TransportError::Network(e.to_string()))?;
+    let response = builder.send().await.map_err(network_error)?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -40,7 +40,7 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
     let limit = crate::protocol::MAX_BODY_BYTES + 1;
     let mut body = Vec::new();
     let mut response = response;
-    while let Some(chunk) = response.chunk().await.map_err(|e| TransportError::Network(e.to_string()))? {
+    while let Some(chunk) = response.chunk().await.map_err(network_error)? {
         let room = limit - body.len();
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if body.len() == limit {
@@ -48,6 +48,22 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
         }
     }
     Ok(HttpResponse { status, headers, body })
+}
+
+/// A network error with its causes: reqwest's own text ("error sending request for url …")
+/// leaves out why (refused, reset, a TLS certificate problem), which is what a user needs.
+fn network_error(err: reqwest::Error) -> TransportError {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    TransportError::Network(text)
 }
 
 /// Waits `duration` on tokio's timer.

@@ -1,0 +1,41 @@
+// The job every environment runs with the package it imported: submit a deploy, wait for it
+// with progress, and report what came back. Options arrive in the page's query string.
+export async function runJob(JobClient, search) {
+  const query = new URLSearchParams(search);
+  const client = new JobClient({
+    protocol: 'cloudstack',
+    endpoint: query.get('endpoint'),
+    apiKey: query.get('apiKey'),
+    secretKey: query.get('secretKey'),
+    longPollSecs: 0, // plain polling, so progress reports the pending states too
+  });
+  const job = await client.submit('deployVirtualMachine', {
+    zoneid: query.get('zoneid'),
+    serviceofferingid: query.get('serviceofferingid'),
+    templateid: query.get('templateid'),
+  });
+  const states = [];
+  const status = await job.wait({ onProgress: (s) => states.push(s.state), timeoutMs: 60000 });
+  // An aborted wait rejects with an AbortError and sends nothing more.
+  const controller = new AbortController();
+  const aborted = job.wait({ signal: controller.signal }).then(() => 'resolved', (err) => err.name);
+  controller.abort();
+  return {
+    jobId: job.id,
+    resourceId: job.resourceId,
+    state: status.state,
+    vmId: status.result?.virtualmachine?.id,
+    states,
+    abortedWait: await aborted,
+    token: JSON.parse(JSON.stringify(job)),
+  };
+}
+
+/** Runs `body` and records its outcome on the page for the test to read. */
+export async function report(body) {
+  try {
+    document.body.dataset.outcome = JSON.stringify({ ok: true, value: await body() });
+  } catch (err) {
+    document.body.dataset.outcome = JSON.stringify({ ok: false, error: `${err?.name}: ${err?.message}` });
+  }
+}

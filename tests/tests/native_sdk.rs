@@ -166,3 +166,29 @@ async fn watching_many_jobs_costs_one_listing_per_tick() {
     // Per-job polling at the same policy would need at least 40 requests per tick.
     assert!(requests < 40, "{requests} requests for 40 jobs");
 }
+
+#[tokio::test]
+async fn watching_new_jobs_does_not_list_the_accounts_whole_history_at_every_tick() {
+    let endpoint = start_server(4000).await.expect("server starts");
+    let tick = Duration::from_millis(500);
+    let policy = PollPolicy { first_delay: tick, min_interval: tick, max_interval: tick, ..PollPolicy::default() };
+    let client = JobClient::new(ClientConfig { policy, ..config(endpoint, api_key(), Format::Json) }).unwrap();
+    // 1,500 older jobs: with the new ones, four pages of 500 in a full listing.
+    for _ in 0..1500 {
+        client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
+    }
+    let before = client.requests_sent();
+    let finals = client.watch(&jobs, |_| {}).await.unwrap();
+    let requests = client.requests_sent() - before;
+    assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    // The new jobs run 4 s or less, listings come 0.5 s apart: at most 9 ticks. The first lists
+    // everything (four pages); once it showed when the new jobs were created, the others ask
+    // only for jobs since then: one page each, 12 requests at most. Full listings at every
+    // tick would be four pages for each of at least 5 ticks.
+    assert!(requests <= 12, "{requests} requests");
+}

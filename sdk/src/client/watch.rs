@@ -51,7 +51,7 @@ impl JobClient {
                 WaitStep::PollAt(at, _) => transport::sleep(at.saturating_duration_since(Instant::now())).await,
             }
             tick_started = Instant::now();
-            let listing = self.list_jobs().await?;
+            let listing = self.list_jobs(tracker.oldest_unfinished_created()).await?;
             let (news, missing) = tracker.observe_listing(&listing);
             news.iter().for_each(&mut on_update);
             for job_id in missing {
@@ -65,12 +65,20 @@ impl JobClient {
         Ok(jobs.iter().filter_map(|job| tracker.take_final(&job.job_id)).collect())
     }
 
-    /// Every job `listAsyncJobs` shows, all pages.
-    async fn list_jobs(&self) -> Result<Vec<JobSnapshot>> {
+    /// Every job `listAsyncJobs` shows, all pages; only those created since `since_secs` (Unix
+    /// seconds) when known, so a long job history is not listed again at every tick. The
+    /// second taken off guards against rounding of the server's dates.
+    async fn list_jobs(&self, since_secs: Option<i64>) -> Result<Vec<JobSnapshot>> {
+        let startdate = since_secs
+            .and_then(|secs| u64::try_from(secs.saturating_sub(1)).ok())
+            .map(cloudstack::signing::format_date);
         let mut jobs = Vec::new();
         for page in 1.. {
-            let request =
+            let mut request =
                 Request::new("listAsyncJobs").param("page", page.to_string()).param("pagesize", PAGE_SIZE.to_string());
+            if let Some(startdate) = &startdate {
+                request = request.param("startdate", startdate.clone());
+            }
             let list = cloudstack::parse_job_list(&self.call(&request).await?)?;
             let got = list.jobs.len();
             jobs.extend(list.jobs);

@@ -3,6 +3,7 @@
 //! reported once, a terminal state exactly once) and which jobs the listing could not show (they
 //! are then asked for one by one).
 
+use crate::protocol::date::parse_cloudstack_date;
 use crate::protocol::{JobSnapshot, JobState};
 
 /// What the tracker knows of one job.
@@ -20,6 +21,8 @@ struct Entry {
     /// The terminal snapshot, once seen (until taken).
     last: Option<JobSnapshot>,
     finished: bool,
+    /// When the server created the job (Unix seconds), once an answer said so.
+    created_secs: Option<i64>,
 }
 
 /// Follows a set of jobs across listings.
@@ -34,8 +37,10 @@ pub struct BatchTracker {
 impl BatchTracker {
     /// Tracks `job_ids` (duplicates are tracked once).
     pub fn new<I: IntoIterator<Item = String>>(job_ids: I) -> Self {
-        let mut jobs: Vec<Entry> =
-            job_ids.into_iter().map(|id| Entry { id, known: None, last: None, finished: false }).collect();
+        let mut jobs: Vec<Entry> = job_ids
+            .into_iter()
+            .map(|id| Entry { id, known: None, last: None, finished: false, created_secs: None })
+            .collect();
         jobs.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         jobs.dedup_by(|a, b| a.id == b.id);
         BatchTracker { jobs, finished: 0 }
@@ -50,6 +55,9 @@ impl BatchTracker {
     pub fn observe(&mut self, snapshot: &JobSnapshot) -> Option<JobSnapshot> {
         let index = self.index(&snapshot.job_id)?;
         let entry = &mut self.jobs[index];
+        if entry.created_secs.is_none() {
+            entry.created_secs = snapshot.created.as_deref().and_then(parse_cloudstack_date);
+        }
         if entry.finished {
             return None;
         }
@@ -92,6 +100,20 @@ impl BatchTracker {
     /// Jobs not finished yet.
     pub fn unfinished(&self) -> impl Iterator<Item = &String> {
         self.jobs.iter().filter(|entry| !entry.finished).map(|entry| &entry.id)
+    }
+
+    /// When the oldest unfinished job was created (Unix seconds), if the server's answers gave
+    /// the creation time of every unfinished job: a listing of the jobs created since then shows
+    /// them all, however long the account's job history (`listAsyncJobs` `startdate`).
+    pub fn oldest_unfinished_created(&self) -> Option<i64> {
+        self.jobs
+            .iter()
+            .filter(|entry| !entry.finished)
+            .try_fold(None, |oldest: Option<i64>, entry| {
+                let created = entry.created_secs?;
+                Some(Some(oldest.map_or(created, |oldest| oldest.min(created))))
+            })
+            .flatten()
     }
 
     /// True once every job reached a terminal state.
@@ -161,5 +183,32 @@ mod tests {
         let (_, missing) = tracker.observe_listing(&[snap("d", JobState::Succeeded, None)]);
         assert_eq!(missing, ["a", "b", "c"]);
         assert_eq!(tracker.unfinished().count(), 3);
+    }
+
+    fn created(id: &str, state: JobState, created: &str) -> JobSnapshot {
+        JobSnapshot { created: Some(created.into()), ..snap(id, state, None) }
+    }
+
+    #[test]
+    fn listings_start_at_the_oldest_unfinished_job_once_every_creation_time_is_known() {
+        let mut tracker = BatchTracker::new(["a", "b", "c"].map(String::from));
+        assert_eq!(tracker.oldest_unfinished_created(), None, "nothing known yet");
+        tracker.observe_listing(&[
+            created("a", JobState::Pending, "2026-11-27T10:00:05+0000"),
+            created("b", JobState::Pending, "2026-11-27T10:00:01+0000"),
+        ]);
+        assert_eq!(tracker.oldest_unfinished_created(), None, "c's creation time is still unknown");
+        // An offset and an unparseable date: the offset is honoured, the bad date stays unknown.
+        tracker.observe(&created("c", JobState::Pending, "2026-11-27T11:00:03+0100"));
+        assert_eq!(tracker.oldest_unfinished_created(), Some(1_795_773_601));
+        // The oldest finishes: the listing may start later; when all finish there is none.
+        tracker.observe(&created("b", JobState::Succeeded, "2026-11-27T10:00:01+0000"));
+        assert_eq!(tracker.oldest_unfinished_created(), Some(1_795_773_603));
+        let mut unknown = BatchTracker::new(["d".to_owned()]);
+        unknown.observe(&created("d", JobState::Pending, "yesterday"));
+        assert_eq!(unknown.oldest_unfinished_created(), None);
+        tracker.observe(&snap("a", JobState::Failed, None));
+        tracker.observe(&snap("c", JobState::Succeeded, None));
+        assert_eq!(tracker.oldest_unfinished_created(), None);
     }
 }

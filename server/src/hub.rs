@@ -27,6 +27,10 @@ struct State {
     resource_order: Vec<String>,
 }
 
+/// A session's expiry moves forward in steps of at most this much (one minute), and of a
+/// thirtieth of its idle timeout when that is shorter.
+pub const SESSION_SLIDE_STEP_MS: u64 = 60_000;
+
 /// The server's state. Cheap to share (`Arc<Hub>`).
 pub struct Hub {
     state: Mutex<State>,
@@ -131,13 +135,32 @@ impl Hub {
         Ok(())
     }
 
-    /// The user and `JSESSIONID` of a live session; an expired one is forgotten.
-    pub fn session(&self, key: &str, now_ms: u64) -> Option<(User, String)> {
+    /// The user and `JSESSIONID` of a live session, whose idle timeout starts again: it then
+    /// ends `idle_timeout_ms` after `now_ms` (sessions end after inactivity, as CloudStack's and
+    /// CLM's do). The expiry moves in steps of [`SESSION_SLIDE_STEP_MS`], so a busy session is
+    /// written to SQLite about once a minute, not at every request. An expired session is
+    /// forgotten.
+    pub fn session(&self, key: &str, now_ms: u64, idle_timeout_ms: u64) -> Option<(User, String)> {
+        let slide_to_ms = now_ms.saturating_add(idle_timeout_ms);
+        let step_ms = (idle_timeout_ms / 30).min(SESSION_SLIDE_STEP_MS);
         let mut state = self.state();
-        match state.sessions.get(key) {
+        match state.sessions.get_mut(key) {
             Some(session) if session.expires_ms > now_ms => {
+                let slid = (slide_to_ms >= session.expires_ms.saturating_add(step_ms)).then(|| {
+                    session.expires_ms = slide_to_ms;
+                    session.clone()
+                });
                 let jsessionid = session.jsessionid.clone();
-                state.users.get(&session.user_id).cloned().map(|user| (user, jsessionid))
+                let user_id = session.user_id.clone();
+                let user = state.users.get(&user_id).cloned();
+                drop(state);
+                if let Some(session) = slid {
+                    if let Err(err) = self.store.save_session(&session) {
+                        // The call is still served; after a restart the session ends earlier.
+                        tracing::warn!(%err, "cannot save a session's new expiry");
+                    }
+                }
+                user.map(|user| (user, jsessionid))
             }
             Some(_) => {
                 state.sessions.remove(key);

@@ -318,6 +318,31 @@ async fn session_login_cookies_and_logout() {
 }
 
 #[tokio::test]
+async fn sessions_end_after_inactivity_not_at_a_fixed_time() {
+    let state = state_with(Config { session_timeout_secs: 2, ..Config::default() });
+    let demo = Config::default().demo;
+    let form = format!("command=login&username={}&password={}&response=json", demo.username, demo.password);
+    let login = post(&state, &form, None).await;
+    let key = login.json()["loginresponse"]["sessionkey"].as_str().unwrap().to_owned();
+    let cookies: Vec<&str> = login
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap())
+        .collect();
+    let cookie_header = cookies.join("; ");
+    let query = format!("command=listZones&sessionkey={key}&response=json");
+    // Busy for 3 s, longer than the 2 s timeout: every call is accepted.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(post(&state, &query, Some(&cookie_header)).await.status, StatusCode::OK);
+    }
+    // Idle for longer than the timeout: the session is over.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    assert_eq!(post(&state, &query, Some(&cookie_header)).await.status.as_u16(), 401);
+}
+
+#[tokio::test]
 async fn a_restart_on_the_same_database_loses_nothing() {
     let dir = std::env::temp_dir().join(format!("jobwire-restart-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

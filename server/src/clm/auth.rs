@@ -45,15 +45,11 @@ impl FromRequestParts<AppState> for Caller {
                 ClmError::unauthorized("The Authentication-Token header is missing; log in with POST /csm/login")
             })?;
         let now = unix_ms();
-        let user = match state.hub.session(token, now) {
+        let idle_timeout_ms = state.session_timeout_secs.saturating_mul(1000);
+        let user = match state.hub.session(token, now, idle_timeout_ms) {
             Some((user, jsessionid)) if jsessionid == CLM_SESSION_MARK => user,
             _ => return Err(ClmError::unauthorized("The Authentication-Token is invalid or has expired")),
         };
-        let expires = now.saturating_add(state.session_timeout_secs.saturating_mul(1000));
-        if let Err(err) = state.hub.put_session(token, &user.id, CLM_SESSION_MARK, expires) {
-            // The call can still be served; the token just keeps its older expiry.
-            tracing::warn!(%err, "cannot extend a CLM token");
-        }
         Ok(Caller { user, token: token.to_owned() })
     }
 }

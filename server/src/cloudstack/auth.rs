@@ -53,7 +53,9 @@ pub fn authenticate(state: &AppState, params: &Params, headers: &HeaderMap) -> R
 fn session_user(state: &AppState, params: &Params, headers: &HeaderMap) -> Result<User, ApiFailure> {
     let refuse = || ApiFailure::unauthorized(BAD_SESSION);
     let key = params.get("sessionkey").ok_or_else(refuse)?;
-    let (user, jsessionid) = state.hub.session(key, unix_ms()).ok_or_else(refuse)?;
+    let now = unix_ms();
+    let idle_timeout_ms = state.session_timeout_secs.saturating_mul(1000);
+    let (user, jsessionid) = state.hub.session(key, now, idle_timeout_ms).ok_or_else(refuse)?;
     let cookie_key = cookie(headers, "sessionkey");
     let cookie_session = cookie(headers, "JSESSIONID");
     let cookies_match = cookie_key.is_none_or(|k| constant_time_eq(k.as_bytes(), key.as_bytes()))

@@ -4,78 +4,29 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
-use jobwire::protocol::cloudstack::{parse_async_submit, parse_envelope, parse_job_list, parse_job_status, Auth};
+use jobwire::protocol::cloudstack::{parse_async_submit, parse_envelope, parse_job_list, Auth};
 use jobwire::protocol::{Format, JobSnapshot, JobState};
 use jobwire_server::model::User;
-use jobwire_server::{app, AppState, Config};
-use serde_json::Value;
-use tower::ServiceExt;
+use jobwire_server::{AppState, Config};
 
-const ZONE: &str = "a1f2c3d4-0000-4000-8000-000000000001";
-const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
-const HUGE: &str = "b1f2c3d4-0000-4000-8000-000000000003";
-const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
-
-fn state_with(config: Config) -> AppState {
-    AppState::new(&config).expect("state")
-}
+mod support;
+use support::*;
 
 fn state(job_duration_ms: u64) -> AppState {
     state_with(Config { job_duration_ms, ..Config::default() })
 }
 
 fn demo_auth() -> Auth {
-    let demo = Config::default().demo;
-    Auth::ApiKey { api_key: demo.api_key, secret_key: demo.secret_key, expires_in_secs: Some(600) }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    demo_auth_expiring(Some(600))
 }
 
 /// A signed query string for `command` with `params`.
 fn signed(command: &str, params: &[(&str, &str)], format: Format, auth: &Auth) -> String {
-    let request = params.iter().fold(jobwire::protocol::cloudstack::Request::new(command), |r, (k, v)| r.param(*k, *v));
-    request.encode(format, auth, unix_now())
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-    fn job(&self, format: Format) -> JobSnapshot {
-        parse_job_status(&parse_envelope(&self.body, format).unwrap()).unwrap()
-    }
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> Reply {
-    let response = app(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
+    signed_at(command, params, format, auth, unix_now())
 }
 
 async fn get(state: &AppState, query: &str) -> Reply {
     send(state, Request::get(format!("/client/api?{query}")).body(Body::empty()).unwrap()).await
-}
-
-async fn post(state: &AppState, form: &str, cookies: Option<&str>) -> Reply {
-    let mut request = Request::post("/client/api").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookies) = cookies {
-        request = request.header(header::COOKIE, cookies);
-    }
-    send(state, request.body(Body::from(form.to_owned())).unwrap()).await
 }
 
 async fn call(state: &AppState, command: &str, params: &[(&str, &str)]) -> Reply {
@@ -321,16 +272,7 @@ async fn session_login_cookies_and_logout() {
 async fn sessions_end_after_inactivity_not_at_a_fixed_time() {
     let state = state_with(Config { session_timeout_secs: 2, ..Config::default() });
     let demo = Config::default().demo;
-    let form = format!("command=login&username={}&password={}&response=json", demo.username, demo.password);
-    let login = post(&state, &form, None).await;
-    let key = login.json()["loginresponse"]["sessionkey"].as_str().unwrap().to_owned();
-    let cookies: Vec<&str> = login
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap())
-        .collect();
-    let cookie_header = cookies.join("; ");
+    let (key, cookie_header) = session_login(&state, &demo.username, &demo.password).await;
     let query = format!("command=listZones&sessionkey={key}&response=json");
     // Busy for 3 s, longer than the 2 s timeout: every call is accepted.
     for _ in 0..6 {

@@ -21,43 +21,38 @@ use jobwire_server::{app, AppState, Config};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod support;
+use support::{state_with, Reply};
+
 const HOST: &str = "clm.test:8080";
 const CONTAINER_CLASS: &str = "com.bmc.cloud.model.beans.ComputeContainer";
-
-fn state_with(config: Config) -> AppState {
-    AppState::new(&config).expect("state")
-}
 
 fn state(job_duration_ms: u64) -> AppState {
     state_with(Config { job_duration_ms, ..Config::default() })
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+/// What a CLM answer holds.
+trait ClmReply {
+    fn task(&self) -> Task;
+    fn status_task(&self) -> Task;
+    fn objects(&self) -> Vec<Value>;
+    fn error(&self, status: u16) -> CloudError;
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
+impl ClmReply for Reply {
     fn task(&self) -> Task {
-        assert_eq!(self.status, StatusCode::OK, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.status, StatusCode::OK, "{}", self.text());
         match parse_response(&self.body).unwrap() {
             ClmResponse::Task(task) => *task,
             other => panic!("not a Task: {other:?}"),
         }
     }
     fn status_task(&self) -> Task {
-        assert_eq!(self.status, StatusCode::OK, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.status, StatusCode::OK, "{}", self.text());
         parse_task_status(&self.body).unwrap()
     }
     fn objects(&self) -> Vec<Value> {
-        assert_eq!(self.status, StatusCode::OK, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.status, StatusCode::OK, "{}", self.text());
         match parse_response(&self.body).unwrap() {
             ClmResponse::Objects(objects) => objects,
             other => panic!("not cloud objects: {other:?}"),
@@ -65,7 +60,7 @@ impl Reply {
     }
     /// The single CloudError of a refusal with `status`.
     fn error(&self, status: u16) -> CloudError {
-        assert_eq!(self.status.as_u16(), status, "{}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.status.as_u16(), status, "{}", self.text());
         match parse_response(&self.body).unwrap() {
             ClmResponse::Errors(mut errors) if errors.len() == 1 => errors.remove(0),
             other => panic!("not one CloudError: {other:?}"),
@@ -75,15 +70,11 @@ impl Reply {
 
 /// Sends `request`; checks what every CLM answer must carry.
 async fn send(state: &AppState, request: Request<Body>) -> Reply {
-    let response = app(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    let reply = Reply { status, headers, body };
+    let reply = support::send(state, request).await;
     let transaction = reply.header("bmc-transaction-id").expect("BMC-Transaction-ID on every answer");
     assert!(uuid::Uuid::parse_str(transaction).is_ok(), "{transaction}");
     assert_eq!(reply.header("content-type"), Some("application/json;charset=UTF-8"));
-    assert!(reply.json().is_array(), "not an array: {}", String::from_utf8_lossy(&reply.body));
+    assert!(reply.json().is_array(), "not an array: {}", reply.text());
     reply
 }
 

@@ -5,17 +5,14 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
-use jobwire::protocol::cloudstack::{parse_async_submit, parse_envelope, Auth};
+use jobwire::protocol::cloudstack::{parse_async_submit, parse_envelope};
 use jobwire::protocol::{Format, ProtocolError};
 use jobwire_server::scenario::parse_fault_flag;
 use jobwire_server::{app, AppState, Config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
 
-const ZONE: &str = "a1f2c3d4-0000-4000-8000-000000000001";
-const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
-const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
+mod support;
+use support::*;
 
 /// A state whose requests get `faults` (`--fault` syntax) at `rate`.
 fn with_faults(seed: u64, rate: f64, faults: &[&str]) -> AppState {
@@ -29,47 +26,12 @@ fn plain() -> AppState {
     with_faults(1, 0.0, &[])
 }
 
-fn demo_auth() -> Auth {
-    let demo = Config::default().demo;
-    Auth::ApiKey { api_key: demo.api_key, secret_key: demo.secret_key, expires_in_secs: Some(600) }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
 fn signed(command: &str, params: &[(&str, &str)], format: Format) -> String {
-    let request = params.iter().fold(jobwire::protocol::cloudstack::Request::new(command), |r, (k, v)| r.param(*k, *v));
-    request.encode(format, &demo_auth(), unix_now())
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> Reply {
-    let response = app(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
+    signed_at(command, params, format, &demo_auth_expiring(Some(600)), unix_now())
 }
 
 async fn call_as(state: &AppState, command: &str, params: &[(&str, &str)], format: Format) -> Reply {
-    let form = signed(command, params, format);
-    let request = Request::post("/client/api").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    send(state, request.body(Body::from(form)).unwrap()).await
+    post(state, &signed(command, params, format), None).await
 }
 
 async fn call(state: &AppState, command: &str, params: &[(&str, &str)]) -> Reply {
@@ -89,8 +51,6 @@ fn sample(text: &str, series: &str) -> f64 {
         .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
         .map_or(0.0, |value| value.parse().unwrap())
 }
-
-const DEPLOY: &[(&str, &str)] = &[("zoneid", ZONE), ("serviceofferingid", SMALL), ("templateid", TEMPLATE)];
 
 // --- faults ------------------------------------------------------------------------------------
 

@@ -8,32 +8,18 @@ use jobwire::engine::PollPolicy;
 use jobwire::protocol::JobState;
 use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient};
 
-const ZONE: &str = "a1f2c3d4-0000-4000-8000-000000000001";
-const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
-const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
+mod support;
+use support::{free_port, spawn_listening, SMALL, TEMPLATE, ZONE};
 
 /// Starts the server binary on `port` with `db`, waiting until it accepts connections.
 fn start(port: u16, db: &std::path::Path) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jobwire-server"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jobwire-server"));
+    command
         .args(["--listen", &format!("127.0.0.1:{port}"), "--job-duration-ms", "1500", "--job-duration-p95-ms", "3000"])
         .arg("--db")
         .arg(db)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("server did not listen on {port}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+        .stdout(Stdio::null());
+    spawn_listening(command, port)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
 use jobwire::engine::PollPolicy;
 use jobwire::protocol::cloudstack::{parse_async_submit, parse_envelope, Auth};
 use jobwire::protocol::Format;
@@ -19,26 +18,15 @@ use jobwire::{
     ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, Error, JobClient, SessionCredentials,
 };
 use jobwire_server::model::User;
-use jobwire_server::{app, AppState, Config};
-use serde_json::{json, Value};
-use tower::ServiceExt;
+use jobwire_server::Config;
+use serde_json::json;
 
-const ZONE: &str = "a1f2c3d4-0000-4000-8000-000000000001";
-const SMALL: &str = "b1f2c3d4-0000-4000-8000-000000000001";
-const TEMPLATE: &str = "c1f2c3d4-0000-4000-8000-000000000001";
-const DEPLOY: &[(&str, &str)] = &[("zoneid", ZONE), ("serviceofferingid", SMALL), ("templateid", TEMPLATE)];
+mod support;
+use support::*;
 
 const API_KEY: &str = "security-test-api-key";
 const SECRET_KEY: &str = "SECRET-KEY-7d2c9a41e0b5";
 const PASSWORD: &str = "PASSWORD-c83f10e6a2";
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
 
 fn policy() -> PollPolicy {
     PollPolicy {
@@ -192,49 +180,12 @@ async fn output_and_database_of_a_run_hold_no_client_secret() {
 
 // --- through the router ------------------------------------------------------------------------
 
-fn state_with(config: Config) -> AppState {
-    AppState::new(&config).expect("state")
-}
-
 fn demo_auth(expires_in_secs: Option<u64>) -> Auth {
-    let demo = Config::default().demo;
-    Auth::ApiKey { api_key: demo.api_key, secret_key: demo.secret_key, expires_in_secs }
+    demo_auth_expiring(expires_in_secs)
 }
 
 fn signed(command: &str, params: &[(&str, &str)], auth: &Auth, now: u64) -> String {
-    let request = params.iter().fold(jobwire::protocol::cloudstack::Request::new(command), |r, (k, v)| r.param(*k, *v));
-    request.encode(Format::Json, auth, now)
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn send(state: &AppState, request: Request<Body>) -> Reply {
-    let response = app(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
-}
-
-async fn post(state: &AppState, form: &str, cookies: Option<&str>) -> Reply {
-    let mut request = Request::post("/client/api").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookies) = cookies {
-        request = request.header(header::COOKIE, cookies);
-    }
-    send(state, request.body(Body::from(form.to_owned())).unwrap()).await
+    signed_at(command, params, Format::Json, auth, now)
 }
 
 fn mallory() -> User {
@@ -301,26 +252,13 @@ async fn enforced_timestamps_refuse_far_expiries_and_unversioned_signatures() {
 }
 
 /// Logs in (CloudStack) as `user`/`password`: the session key and the cookie header.
-async fn login(state: &AppState, user: &str, password: &str) -> (String, String) {
-    let login = post(state, &format!("command=login&username={user}&password={password}&response=json"), None).await;
-    assert_eq!(login.status, StatusCode::OK);
-    let key = login.json()["loginresponse"]["sessionkey"].as_str().unwrap().to_owned();
-    let cookies: Vec<String> = login
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect();
-    (key, cookies.join("; "))
-}
-
 #[tokio::test]
 async fn credentials_do_not_cross_users_or_protocols() {
     let state = state_with(Config { job_duration_ms: 0, ..Config::default() });
     state.hub.put_user(mallory()).unwrap();
     let demo = Config::default().demo;
-    let (demo_key, demo_cookies) = login(&state, &demo.username, &demo.password).await;
-    let (mallory_key, mallory_cookies) = login(&state, "mallory", "mallory-pw").await;
+    let (demo_key, demo_cookies) = session_login(&state, &demo.username, &demo.password).await;
+    let (mallory_key, mallory_cookies) = session_login(&state, "mallory", "mallory-pw").await;
     let call = |key: &str| format!("command=listZones&sessionkey={key}&response=json");
     assert_eq!(post(&state, &call(&demo_key), Some(&demo_cookies)).await.status, StatusCode::OK);
     // One user's session key with another's cookies, and the other way round.

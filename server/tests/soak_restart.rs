@@ -13,6 +13,9 @@ use std::time::Duration;
 #[path = "../../tests/src/soak.rs"]
 mod soak;
 
+mod support;
+use support::{free_port, spawn_listening};
+
 const JOBS: usize = 300;
 
 /// Starts the server binary on `port` with `db` (and the soak's faults when `faults`), waiting
@@ -32,25 +35,12 @@ fn start(port: u16, db: &std::path::Path, faults: bool) -> Child {
             command.args(["--fault", fault]);
         }
     }
-    let mut child = command.spawn().expect("server starts");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("server did not listen on {port}");
+    spawn_listening(command, port)
 }
 
 fn kill(server: &mut Child) {
     server.kill().expect("SIGKILL");
     server.wait().expect("reaped");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -192,3 +192,20 @@ async fn watching_new_jobs_does_not_list_the_accounts_whole_history_at_every_tic
     // tick would be four pages for each of at least 5 ticks.
     assert!(requests <= 12, "{requests} requests");
 }
+
+#[tokio::test]
+async fn call_text_answers_the_raw_xml_of_a_json_client() {
+    let client = client(0, Format::Json).await;
+    let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+    client.wait(&job.job_id, |_| {}).await.unwrap();
+    let request = jobwire::protocol::cloudstack::Request::query_async_job_result(&job.job_id);
+    let xml = client.call_text(&request, Format::Xml).await.unwrap();
+    assert!(xml.contains("<queryasyncjobresultresponse"), "{xml}");
+    assert!(xml.contains(&format!("<jobid>{}</jobid>", job.job_id)), "{xml}");
+    assert!(xml.contains("<name>web-1</name>"), "{xml}");
+    let json = client.call_text(&request, Format::Json).await.unwrap();
+    assert!(json.trim_start().starts_with('{'), "{json}");
+    // Refusals stay errors.
+    let unknown = jobwire::protocol::cloudstack::Request::query_async_job_result("no-such-job");
+    assert!(client.call_text(&unknown, Format::Xml).await.is_err());
+}

@@ -337,6 +337,17 @@ impl JobClient {
         extra_headers: &[(String, String)],
         on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
     ) -> Result<(Envelope, HttpResponse)> {
+        self.exchange_as(self.config.format, request, extra_headers, on_delay).await
+    }
+
+    /// [`JobClient::exchange`] asking for `format` instead of the configured one.
+    async fn exchange_as(
+        &self,
+        format: Format,
+        request: &Request,
+        extra_headers: &[(String, String)],
+        on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
+    ) -> Result<(Envelope, HttpResponse)> {
         let session_mode = matches!(self.config.credentials, Credentials::Session(_));
         let mut logged_in_now = false;
         driver::with_retries(self.config.max_retries, on_delay, async || {
@@ -351,9 +362,9 @@ impl JobClient {
                 }
             }
             let key_sent = self.session().session_key.clone();
-            let body = request.encode(self.config.format, &self.auth(), transport::unix_now());
+            let body = request.encode(format, &self.auth(), transport::unix_now());
             let (error, retry_after) = match self.post(body, extra_headers).await {
-                Ok(response) => match decode(&response, self.config.format) {
+                Ok(response) => match decode(&response, format) {
                     Ok(envelope) => return Ok(Attempt::Done((envelope, response))),
                     Err(error) => (error, driver::retry_after(&response)),
                 },
@@ -381,6 +392,17 @@ impl JobClient {
     /// [`Error::Transport`], [`Error::Protocol`], [`Error::Api`] or [`Error::LoginFailed`].
     pub async fn call(&self, request: &Request) -> Result<Envelope> {
         Ok(self.exchange(request, &[], &mut |_, _, _| {}).await?.0)
+    }
+
+    /// Sends one command asking for `format` (whatever the configured one) and returns the
+    /// answer's text as the server sent it, e.g. to show a raw XML response. The answer is
+    /// checked like any other: refusals are errors, not text.
+    ///
+    /// # Errors
+    /// As [`JobClient::call`].
+    pub async fn call_text(&self, request: &Request, format: Format) -> Result<String> {
+        let (_, response) = self.exchange_as(format, request, &[], &mut |_, _, _| {}).await?;
+        Ok(String::from_utf8_lossy(&response.body).into_owned())
     }
 
     /// Runs a synchronous command and returns the object inside its envelope.

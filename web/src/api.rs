@@ -1,9 +1,15 @@
 //! The dashboard's calls, plain async functions over the SDK that know nothing of signals.
 
-use jobwire::{ClientConfig, Credentials, JobClient, SessionCredentials};
+use jobwire::{ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, JobClient, SessionCredentials};
+use serde_json::{Map, Value};
 
-use crate::components::connect_form::Connection;
-use serde_json::Value;
+use crate::components::connect_form::{Connection, Login};
+use crate::state::Protocol;
+
+/// The page's origin (`http://host:port`).
+fn origin() -> String {
+    leptos::prelude::window().location().origin().unwrap_or_default()
+}
 
 /// The API endpoint: `?endpoint=` in the page URL, else `/client/api` on the page's origin
 /// (where the reference server serves both).
@@ -14,20 +20,158 @@ pub fn endpoint() -> String {
         .ok()
         .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
         .and_then(|params| params.get("endpoint"));
-    from_query.unwrap_or_else(|| format!("{}/client/api", location.origin().unwrap_or_default()))
+    from_query.unwrap_or_else(|| format!("{}/client/api", origin()))
 }
 
-/// Logs in and returns the connected client.
-pub async fn connect(connection: Connection) -> Result<JobClient, String> {
-    let credentials = Credentials::Session(SessionCredentials {
-        username: connection.username,
-        password: connection.password,
-        domain: connection.domain,
-    });
-    let client = JobClient::new(ClientConfig { credentials, ..ClientConfig::new(connection.endpoint) })
-        .map_err(|e| e.to_string())?;
-    client.login().await.map_err(|e| e.to_string())?;
-    Ok(client)
+/// Where a new connection of `protocol` points at first: CloudStack's API URL, or the CLM
+/// server root (`/csm/...` is below it) on the page's origin.
+pub fn default_endpoint(protocol: Protocol) -> String {
+    match protocol {
+        Protocol::CloudStack => endpoint(),
+        Protocol::Clm => origin(),
+    }
+}
+
+/// A connected client of either protocol.
+#[derive(Debug, Clone)]
+pub enum Client {
+    /// A CloudStack client (session or API keys).
+    CloudStack(JobClient),
+    /// A CLM client (token login).
+    Clm(ClmClient),
+}
+
+impl Client {
+    /// The protocol it speaks.
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Client::CloudStack(_) => Protocol::CloudStack,
+            Client::Clm(_) => Protocol::Clm,
+        }
+    }
+
+    /// The URL it talks to.
+    pub fn endpoint(&self) -> String {
+        match self {
+            Client::CloudStack(c) => c.config().endpoint.clone(),
+            Client::Clm(c) => c.config().base_url.clone(),
+        }
+    }
+
+    /// The key its jobs are saved under (and that tags its rows): the CloudStack endpoint, or
+    /// `clm:` and the CLM base URL.
+    pub fn key(&self) -> String {
+        match self {
+            Client::CloudStack(c) => c.config().endpoint.clone(),
+            Client::Clm(c) => format!("clm:{}", c.config().base_url),
+        }
+    }
+
+    /// HTTP requests sent so far.
+    pub fn requests_sent(&self) -> u64 {
+        match self {
+            Client::CloudStack(c) => c.requests_sent(),
+            Client::Clm(c) => c.requests_sent(),
+        }
+    }
+
+    /// The CloudStack client, if it is one.
+    pub fn cloudstack(&self) -> Option<&JobClient> {
+        match self {
+            Client::CloudStack(c) => Some(c),
+            Client::Clm(_) => None,
+        }
+    }
+}
+
+/// Logs in (CloudStack session or CLM token) or checks the API keys, and returns the client.
+pub async fn connect(connection: Connection) -> Result<Client, String> {
+    let Connection { protocol, endpoint, login, .. } = connection;
+    match protocol {
+        Protocol::CloudStack => {
+            let credentials = match login {
+                Login::Session { username, password, domain } => {
+                    Credentials::Session(SessionCredentials { username, password, domain })
+                }
+                Login::ApiKey { api_key, secret_key } => Credentials::ApiKey(ApiKeyCredentials { api_key, secret_key }),
+            };
+            let keys = matches!(credentials, Credentials::ApiKey(_));
+            let client = JobClient::new(ClientConfig { credentials, ..ClientConfig::new(endpoint) })
+                .map_err(|e| e.to_string())?;
+            if keys {
+                // Signed requests need no login: one cheap call proves the keys.
+                client.call_value("listZones", &[]).await.map_err(|e| e.to_string())?;
+            } else {
+                client.login().await.map_err(|e| e.to_string())?;
+            }
+            Ok(Client::CloudStack(client))
+        }
+        Protocol::Clm => {
+            let (username, password) = match login {
+                Login::Session { username, password, .. } => (username, password),
+                Login::ApiKey { .. } => return Err("CLM logs in with a user name and password".into()),
+            };
+            let client = ClmClient::new(ClmConfig::new(endpoint, username, password)).map_err(|e| e.to_string())?;
+            client.login().await.map_err(|e| e.to_string())?;
+            Ok(Client::Clm(client))
+        }
+    }
+}
+
+/// A CLM operation the dashboard can start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClmOperation {
+    /// Its value in forms and in a job's saved parameters (`operation`).
+    pub id: &'static str,
+    /// What the user sees.
+    pub label: &'static str,
+    /// The fields it takes (besides `timeout`, which the SDK sets).
+    pub fields: &'static [&'static str],
+}
+
+/// The operations of the reference server's CLM (`server/src/clm`).
+pub const CLM_OPERATIONS: [ClmOperation; 4] = [
+    ClmOperation { id: "create", label: "ComputeContainer: create a server", fields: &["name", "description"] },
+    ClmOperation { id: "start", label: "ComputeContainer: start", fields: &["guid"] },
+    ClmOperation { id: "stop", label: "ComputeContainer: stop", fields: &["guid"] },
+    ClmOperation { id: "search", label: "staticpool/search", fields: &["pageNo", "pageSize"] },
+];
+
+/// The operation path and JSON body of a CLM job from its saved parameters (`operation` and
+/// the operation's fields; empty fields left out).
+pub fn clm_request(params: &[(String, String)]) -> Result<(String, Value), String> {
+    let get =
+        |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let operation = get("operation").ok_or("no CLM operation chosen")?;
+    let mut body = Map::new();
+    let path = match operation.as_str() {
+        "create" => {
+            for field in ["name", "description"] {
+                if let Some(value) = get(field) {
+                    body.insert(field.into(), Value::String(value));
+                }
+            }
+            "ComputeContainer".to_owned()
+        }
+        "start" | "stop" => {
+            let guid = get("guid").ok_or("the ComputeContainer guid is required")?;
+            if !guid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(format!("not a guid: {guid}"));
+            }
+            format!("ComputeContainer/{guid}/{operation}")
+        }
+        "search" => {
+            for field in ["pageNo", "pageSize"] {
+                if let Some(value) = get(field) {
+                    let n: u32 = value.parse().map_err(|_| format!("{field} must be a whole number ≥ 0"))?;
+                    body.insert(field.into(), Value::from(n));
+                }
+            }
+            "staticpool/search".to_owned()
+        }
+        other => return Err(format!("unknown CLM operation {other}")),
+    };
+    Ok((path, Value::Object(body)))
 }
 
 /// An entry of a pick list: id and display name.
@@ -189,5 +333,21 @@ mod tests {
         assert_eq!(picker_source("attachVolume", "id"), Some(("listVolumes", "volume")));
         assert_eq!(picker_source("stopVirtualMachine", "id"), Some(("listVirtualMachines", "virtualmachine")));
         assert_eq!(picker_source("createVolume", "name"), None);
+    }
+
+    #[test]
+    fn clm_requests_from_form_values() {
+        let p = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let (path, body) =
+            clm_request(&p(&[("operation", "create"), ("name", " web-1 "), ("description", "")])).unwrap();
+        assert_eq!((path.as_str(), body), ("ComputeContainer", serde_json::json!({"name": "web-1"})));
+        let (path, _) = clm_request(&p(&[("operation", "stop"), ("guid", "ab-12")])).unwrap();
+        assert_eq!(path, "ComputeContainer/ab-12/stop");
+        let (_, body) = clm_request(&p(&[("operation", "search"), ("pageSize", "2")])).unwrap();
+        assert_eq!(body, serde_json::json!({"pageSize": 2}));
+        assert!(clm_request(&p(&[("operation", "start")])).is_err());
+        assert!(clm_request(&p(&[("operation", "start"), ("guid", "../x")])).is_err());
+        assert!(clm_request(&p(&[("operation", "search"), ("pageNo", "-1")])).is_err());
+        assert!(clm_request(&p(&[])).is_err());
     }
 }

@@ -1,8 +1,10 @@
-//! The few browser facilities the dashboard uses: clock, localStorage (resume tokens only, never
-//! credentials), the URL query (filters and the selected job) and page visibility.
+//! The few browser facilities the dashboard uses: clock, localStorage (resume tokens; API keys
+//! only when the user asked to remember them; never passwords), the URL query (filters and the
+//! selected job), page visibility and desktop notifications.
 
 use jobwire::JobState;
 
+use crate::components::connect_form::Remembered;
 use crate::state::{parse_state, state_label, Filters, SortKey, StoredJob};
 
 /// Wall-clock milliseconds since the epoch.
@@ -31,6 +33,71 @@ pub fn save_jobs(endpoint: &str, tokens: &[StoredJob]) {
     if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(tokens)) {
         let _ = storage.set_item(&tokens_key(endpoint), &text);
     }
+}
+
+const REMEMBERED_KEY: &str = "jobwire.remembered";
+
+/// The connections the user asked to remember (API keys), oldest first.
+pub fn load_remembered() -> Vec<Remembered> {
+    storage()
+        .and_then(|s| s.get_item(REMEMBERED_KEY).ok().flatten())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn save_remembered(list: &[Remembered]) {
+    let Some(storage) = storage() else { return };
+    if list.is_empty() {
+        let _ = storage.remove_item(REMEMBERED_KEY);
+    } else if let Ok(text) = serde_json::to_string(list) {
+        let _ = storage.set_item(REMEMBERED_KEY, &text);
+    }
+}
+
+/// Remembers `entry` (replacing one for the same endpoint).
+pub fn remember(entry: &Remembered) {
+    let mut list = load_remembered();
+    list.retain(|r| r.endpoint != entry.endpoint);
+    list.push(entry.clone());
+    save_remembered(&list);
+}
+
+/// Forgets whatever is remembered for the CloudStack `endpoint`.
+pub fn forget(endpoint: &str) {
+    let list = load_remembered();
+    if list.iter().any(|r| r.endpoint == endpoint) {
+        save_remembered(&list.into_iter().filter(|r| r.endpoint != endpoint).collect::<Vec<_>>());
+    }
+}
+
+/// Whether the user has allowed desktop notifications.
+pub fn notifications_granted() -> bool {
+    web_sys::window().is_some()
+        && js_sys::Reflect::has(&js_sys::global(), &"Notification".into()).unwrap_or(false)
+        && web_sys::Notification::permission() == web_sys::NotificationPermission::Granted
+}
+
+/// Asks the user to allow desktop notifications; resolves with whether they are allowed.
+pub async fn request_notifications() -> bool {
+    if notifications_granted() {
+        return true;
+    }
+    if !js_sys::Reflect::has(&js_sys::global(), &"Notification".into()).unwrap_or(false) {
+        return false;
+    }
+    let Ok(promise) = web_sys::Notification::request_permission() else { return false };
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    notifications_granted()
+}
+
+/// Shows a desktop notification (text only), when allowed.
+pub fn notify_desktop(title: &str, body: &str) {
+    if !notifications_granted() {
+        return;
+    }
+    let options = web_sys::NotificationOptions::new();
+    options.set_body(body);
+    let _ = web_sys::Notification::new_with_options(title, &options);
 }
 
 fn query() -> Option<web_sys::UrlSearchParams> {

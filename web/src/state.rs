@@ -149,6 +149,40 @@ pub struct StoredJob {
     pub params: Vec<(String, String)>,
 }
 
+/// The API a connection (and so each of its jobs) speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Apache CloudStack (`/client/api`).
+    #[default]
+    CloudStack,
+    /// BMC Cloud Lifecycle Management (`/csm/...`).
+    Clm,
+}
+
+impl Protocol {
+    /// What the UI shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::CloudStack => "CloudStack",
+            Protocol::Clm => "CLM",
+        }
+    }
+
+    /// The name used in form values and test ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::CloudStack => "cloudstack",
+            Protocol::Clm => "clm",
+        }
+    }
+
+    /// From [`Protocol::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        [Protocol::CloudStack, Protocol::Clm].into_iter().find(|p| p.as_str() == name)
+    }
+}
+
 /// One row of the jobs table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRow {
@@ -162,6 +196,10 @@ pub struct JobRow {
     pub params: Vec<(String, String)>,
     /// Live data.
     pub data: RwSignal<JobData>,
+    /// The protocol of the connection that follows it.
+    pub protocol: Protocol,
+    /// The key of that connection (its storage key; empty outside the app).
+    pub source: String,
 }
 
 impl JobRow {
@@ -173,7 +211,16 @@ impl JobRow {
             resource_id: token.resource_id,
             params,
             data: RwSignal::new(JobData::submitted(started_ms)),
+            protocol: Protocol::CloudStack,
+            source: String::new(),
         }
+    }
+
+    /// The row as followed by the connection `source` speaking `protocol`.
+    pub fn from_source(mut self, protocol: Protocol, source: &str) -> Self {
+        self.protocol = protocol;
+        self.source = source.to_owned();
+        self
     }
 
     /// What localStorage keeps of the row.

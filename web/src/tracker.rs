@@ -1,18 +1,25 @@
-//! The dashboard's controller: the tracked jobs, one SDK batch watch (`JobClient::watch`) for
-//! every unfinished job, restarted when jobs are added, slowed while the tab is hidden; and
+//! The controller of one connection: its tracked jobs, followed with the SDK — one batch watch
+//! (`JobClient::watch`) for every unfinished CloudStack job, or a few `ClmClient::wait_job`s at
+//! a time for CLM tasks — restarted when jobs are added, slowed while the tab is hidden; and
 //! the periodic flush that keeps the table's order, localStorage and "last updated" current
-//! without recomputing anything per status update.
+//! without recomputing anything per status update. Several connections share one jobs list
+//! ([`Shared`]), each row tagged with its connection's key.
 
 use std::collections::HashMap;
 
 use futures::future::{select, AbortHandle, Abortable};
+use futures::StreamExt;
 use jobwire::time::Duration;
-use jobwire::{JobClient, JobSnapshot, SubmittedJob};
+use jobwire::{Error, JobSnapshot, JobState, SubmittedJob, WaitEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::api::Client;
 use crate::browser::{now_ms, page_hidden, save_jobs};
 use crate::state::{JobData, JobRow};
+
+/// CLM tasks waited for at once (each wait is one long-poll at a time).
+const CLM_WAITS: usize = 4;
 
 /// While the tab is hidden: one short round of polling every this long.
 const HIDDEN_PAUSE: Duration = Duration::from_secs(15);
@@ -43,11 +50,54 @@ impl PollMode {
     }
 }
 
+/// What every connection's dashboard shares: the one jobs list the table shows, its
+/// revision, the clock and the problem line.
+#[derive(Clone, Copy)]
+pub struct Shared {
+    /// Every tracked job of every connection.
+    pub jobs: RwSignal<Vec<JobRow>>,
+    /// Bumped when any job's state changed.
+    pub revision: RwSignal<u64>,
+    /// The latest problem to show.
+    pub problem: RwSignal<Option<String>>,
+    /// The clock the elapsed columns follow.
+    pub now_ms: RwSignal<f64>,
+}
+
+impl Shared {
+    /// Fresh, empty signals.
+    pub fn new() -> Self {
+        Shared {
+            jobs: RwSignal::new(Vec::new()),
+            revision: RwSignal::new(0),
+            problem: RwSignal::new(None),
+            now_ms: RwSignal::new(now_ms()),
+        }
+    }
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A job that has just finished, as reported to [`Dashboard::set_on_finish`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// The job id.
+    pub id: String,
+    /// Its command (CLM: `Class.operation`).
+    pub command: String,
+    /// How it ended.
+    pub state: JobState,
+}
+
 /// The tracked jobs and the machinery that follows them. `Copy`: all fields are arena handles.
 #[derive(Clone, Copy)]
 pub struct Dashboard {
     /// The connected client.
-    pub client: RwSignal<Option<JobClient>>,
+    pub client: RwSignal<Option<Client>>,
     /// Every tracked job, in submit order.
     pub jobs: RwSignal<Vec<JobRow>>,
     /// Bumped (at most every flush) when any job's state changed: the table re-sorts then.
@@ -60,12 +110,15 @@ pub struct Dashboard {
     pub last_update_ms: RwSignal<Option<f64>>,
     /// The clock the elapsed columns follow (epoch ms, every flush).
     pub now_ms: RwSignal<f64>,
-    index: StoredValue<HashMap<String, RwSignal<JobData>>>,
+    index: StoredValue<HashMap<String, (RwSignal<JobData>, String)>>,
+    key: StoredValue<String>,
+    on_finish: StoredValue<Option<Callback<Finished>>>,
     incoming: StoredValue<Vec<JobRow>>,
     dirty: StoredValue<bool>,
     persist_dirty: StoredValue<bool>,
     restart_scheduled: StoredValue<bool>,
     watch: StoredValue<Option<AbortHandle>>,
+    stopper: StoredValue<Option<Box<dyn FnOnce() + Send + Sync>>>,
     requests_seen: StoredValue<u64>,
 }
 
@@ -76,48 +129,90 @@ impl Default for Dashboard {
 }
 
 impl Dashboard {
-    /// An empty dashboard (no client yet).
+    /// An empty dashboard (no client yet) with signals of its own.
     pub fn new() -> Self {
+        Self::shared(Shared::new())
+    }
+
+    /// An empty dashboard showing its jobs in `shared` (with other connections' jobs).
+    pub fn shared(shared: Shared) -> Self {
         Dashboard {
             client: RwSignal::new(None),
-            jobs: RwSignal::new(Vec::new()),
-            revision: RwSignal::new(0),
-            problem: RwSignal::new(None),
+            jobs: shared.jobs,
+            revision: shared.revision,
+            problem: shared.problem,
             mode: RwSignal::new(PollMode::Idle),
             last_update_ms: RwSignal::new(None),
-            now_ms: RwSignal::new(now_ms()),
+            now_ms: shared.now_ms,
             index: StoredValue::new(HashMap::new()),
+            key: StoredValue::new(String::new()),
+            on_finish: StoredValue::new(None),
             incoming: StoredValue::new(Vec::new()),
             dirty: StoredValue::new(false),
             persist_dirty: StoredValue::new(false),
             restart_scheduled: StoredValue::new(false),
             watch: StoredValue::new(None),
+            stopper: StoredValue::new(None),
             requests_seen: StoredValue::new(0),
         }
     }
 
-    /// Starts the periodic flush (every `period`) and the visibility listener.
+    /// Starts the periodic flush (every `period`) and the visibility listener; both end with
+    /// [`Dashboard::stop`] (or the page).
     pub fn start(self, period: Duration) {
-        let _ = set_interval_with_handle(move || self.flush(), period);
-        let handle = window_event_listener_untyped("visibilitychange", move |_| {
+        let interval = set_interval_with_handle(move || self.flush(), period).ok();
+        let listener = window_event_listener_untyped("visibilitychange", move |_| {
             if self.client.with_untracked(Option::is_some) {
                 self.restart_watch();
             }
         });
-        // The listener lives as long as the page.
-        std::mem::forget(handle);
+        self.stopper.set_value(Some(Box::new(move || {
+            if let Some(interval) = interval {
+                interval.clear();
+            }
+            listener.remove();
+        })));
     }
 
-    /// The endpoint the client talks to.
-    pub fn endpoint(&self) -> Option<String> {
-        self.client.with_untracked(|c| c.as_ref().map(|c| c.config().endpoint.clone()))
+    /// Uses `client` from now on; its rows are tagged (and saved) with its key.
+    pub fn connect(&self, client: Client) {
+        self.key.set_value(client.key());
+        self.client.set(Some(client));
     }
 
-    /// Adds rows (shown at the next flush) and follows them.
+    /// Stops following, flushing and listening; the rows of this connection leave the table.
+    pub fn stop(&self) {
+        if let Some(handle) = self.watch.try_update_value(Option::take).flatten() {
+            handle.abort();
+        }
+        if let Some(stop) = self.stopper.try_update_value(Option::take).flatten() {
+            stop();
+        }
+        let key = self.key.get_value();
+        self.jobs.update(|jobs| jobs.retain(|row| row.source != key));
+        self.index.update_value(HashMap::clear);
+        self.client.set(None);
+        self.mode.set(PollMode::Idle);
+    }
+
+    /// Calls `callback` whenever a followed job reaches a final state.
+    pub fn set_on_finish(&self, callback: Callback<Finished>) {
+        self.on_finish.set_value(Some(callback));
+    }
+
+    /// The key of the connection: what its rows carry and its jobs are saved under.
+    pub fn key(&self) -> String {
+        self.key.get_value()
+    }
+
+    /// Adds rows (shown at the next flush, tagged with this connection) and follows them.
     pub fn add(&self, rows: Vec<JobRow>) {
+        let key = self.key.get_value();
+        let protocol = self.client.with_untracked(|c| c.as_ref().map(Client::protocol)).unwrap_or_default();
+        let rows: Vec<JobRow> = rows.into_iter().map(|row| row.from_source(protocol, &key)).collect();
         self.index.update_value(|index| {
             for row in &rows {
-                index.insert(row.id.clone(), row.data);
+                index.insert(row.id.clone(), (row.data, row.command.clone()));
             }
         });
         self.incoming.update_value(|incoming| incoming.extend(rows));
@@ -129,7 +224,7 @@ impl Dashboard {
     pub fn add_now(&self, rows: Vec<JobRow>) {
         self.index.update_value(|index| {
             for row in &rows {
-                index.insert(row.id.clone(), row.data);
+                index.insert(row.id.clone(), (row.data, row.command.clone()));
             }
         });
         self.jobs.update(|jobs| jobs.extend(rows));
@@ -140,19 +235,32 @@ impl Dashboard {
         self.index.update_value(|index| {
             index.remove(id);
         });
-        self.jobs.update(|jobs| jobs.retain(|row| row.id != id));
+        let key = self.key.get_value();
+        self.jobs.update(|jobs| jobs.retain(|row| row.id != id || row.source != key));
         self.persist_dirty.set_value(true);
         self.schedule_watch();
     }
 
     /// A status answer from the watch.
     pub fn on_snapshot(&self, snapshot: &JobSnapshot) {
-        let Some(data) = self.index.with_value(|index| index.get(&snapshot.job_id).copied()) else { return };
+        let Some((data, command)) = self.index.with_value(|index| index.get(&snapshot.job_id).cloned()) else {
+            return;
+        };
         let now = now_ms();
         let mut changed = false;
-        data.update(|d| changed = d.apply(snapshot, now));
+        let mut finished = None;
+        data.update(|d| {
+            let was_terminal = d.state.is_terminal();
+            changed = d.apply(snapshot, now);
+            if !was_terminal && d.state.is_terminal() {
+                finished = Some(d.state);
+            }
+        });
         if changed {
             self.dirty.set_value(true);
+        }
+        if let (Some(state), Some(callback)) = (finished, self.on_finish.get_value()) {
+            callback.run(Finished { id: snapshot.job_id.clone(), command, state });
         }
     }
 
@@ -176,7 +284,7 @@ impl Dashboard {
         if self.persist_dirty.try_update_value(std::mem::take).unwrap_or(false) {
             self.persist();
         }
-        if let Some(sent) = self.client.with_untracked(|c| c.as_ref().map(JobClient::requests_sent)) {
+        if let Some(sent) = self.client.with_untracked(|c| c.as_ref().map(Client::requests_sent)) {
             if sent != self.requests_seen.get_value() {
                 self.requests_seen.set_value(sent);
                 self.last_update_ms.set(Some(now));
@@ -185,12 +293,18 @@ impl Dashboard {
     }
 
     fn persist(&self) {
-        if let Some(endpoint) = self.endpoint() {
-            let stored: Vec<_> = self.jobs.with_untracked(|jobs| {
-                jobs.iter().chain(self.incoming.with_value(|i| i.clone()).iter()).map(JobRow::stored).collect()
-            });
-            save_jobs(&endpoint, &stored);
+        if self.client.with_untracked(Option::is_none) {
+            return;
         }
+        let key = self.key.get_value();
+        let stored: Vec<_> = self.jobs.with_untracked(|jobs| {
+            jobs.iter()
+                .chain(self.incoming.with_value(|i| i.clone()).iter())
+                .filter(|row| row.source == key)
+                .map(JobRow::stored)
+                .collect()
+        });
+        save_jobs(&key, &stored);
     }
 
     /// Restarts the watch soon (many adds in a row restart it once).
@@ -213,7 +327,7 @@ impl Dashboard {
         let pending_ids: Vec<String> = self.index.with_value(|index| {
             index
                 .iter()
-                .filter(|(_, d)| d.with_untracked(|d| !d.state.is_terminal()))
+                .filter(|(_, (d, _))| d.with_untracked(|d| !d.state.is_terminal()))
                 .map(|(id, _)| id.clone())
                 .collect()
         });
@@ -245,13 +359,13 @@ impl Dashboard {
                 }
                 if page_hidden() {
                     this.mode.set(PollMode::Slow);
-                    let round = Box::pin(client.watch(&jobs, |s| this.on_snapshot(s)));
+                    let round = Box::pin(this.follow(&client, &jobs));
                     let _ = select(round, Box::pin(jobwire::transport::sleep(HIDDEN_ROUND))).await;
                     jobwire::transport::sleep(HIDDEN_PAUSE).await;
                     continue;
                 }
                 this.mode.set(PollMode::Live);
-                match client.watch(&jobs, |s| this.on_snapshot(s)).await {
+                match this.follow(&client, &jobs).await {
                     Ok(_) => {}
                     Err(error) => {
                         this.problem.set(Some(format!("following jobs: {error}")));
@@ -264,5 +378,40 @@ impl Dashboard {
         spawn_local(async move {
             let _ = Abortable::new(follow, registration).await;
         });
+    }
+
+    /// Follows `jobs` until all finished: one batch watch for CloudStack; for CLM a wait per
+    /// task, [`CLM_WAITS`] at a time (a failed task or a wait past the policy's deadline is not
+    /// a problem: the failure was reported as a status, and an unfinished task is followed again).
+    async fn follow(self, client: &Client, jobs: &[SubmittedJob]) -> jobwire::Result<()> {
+        match client {
+            Client::CloudStack(client) => client.watch(jobs, |s| self.on_snapshot(s)).await.map(drop),
+            Client::Clm(client) => {
+                let mut waits = futures::stream::iter(jobs.iter().cloned())
+                    .map(|job| {
+                        let client = client.clone();
+                        async move {
+                            client
+                                .wait_job(&job, |event| {
+                                    if let WaitEvent::Status(snapshot) = event {
+                                        self.on_snapshot(snapshot);
+                                    }
+                                })
+                                .await
+                        }
+                    })
+                    .buffer_unordered(CLM_WAITS);
+                let mut first_error = None;
+                while let Some(outcome) = waits.next().await {
+                    match outcome {
+                        Ok(_) | Err(Error::JobFailed { .. } | Error::WaitTimedOut { .. }) => {}
+                        Err(error) => {
+                            first_error.get_or_insert(error);
+                        }
+                    }
+                }
+                first_error.map_or(Ok(()), Err)
+            }
+        }
     }
 }

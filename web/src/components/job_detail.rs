@@ -1,15 +1,79 @@
-//! The selected job: state, timeline, failure, result (tree or raw JSON) and actions.
+//! The selected job: state, timeline, failure, result (tree or raw JSON), the raw answer
+//! (CloudStack: `queryAsyncJobResult` as XML, fetched on demand; CLM: the Task JSON) and actions.
 
+use jobwire::protocol::cloudstack::Request;
+use jobwire::protocol::Format;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
+use crate::api::Client;
 use crate::browser::{clock, copy_text};
 use crate::components::result_tree::ResultTree;
-use crate::state::{state_label, JobRow};
+use crate::state::{state_label, JobRow, Protocol};
 
-/// Details of `row`, with the actions stop tracking, resubmit and copy resume token.
+/// The raw answer section: a button that fetches (CloudStack XML) or shows (CLM Task JSON) it,
+/// a `<pre>` with it as text, and a copy button.
+#[component]
+fn RawAnswer(row: JobRow, client: Option<Client>) -> impl IntoView {
+    let data = row.data;
+    let text = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(false);
+    let copied = RwSignal::new(false);
+    let (label, caption) = match row.protocol {
+        Protocol::CloudStack => ("Raw XML", "queryAsyncJobResult, response=xml"),
+        Protocol::Clm => ("Task JSON", "the task's last status, as the server sent it"),
+    };
+    let id = row.id.clone();
+    let protocol = row.protocol;
+    let show = move |_| {
+        copied.set(false);
+        match (protocol, client.as_ref().and_then(Client::cloudstack)) {
+            (Protocol::CloudStack, Some(client)) => {
+                let client = client.clone();
+                let id = id.clone();
+                loading.set(true);
+                spawn_local(async move {
+                    let answer = client.call_text(&Request::query_async_job_result(&id), Format::Xml).await;
+                    let _ = text.try_set(Some(answer.unwrap_or_else(|e| format!("cannot fetch the XML: {e}"))));
+                    let _ = loading.try_set(false);
+                });
+            }
+            (Protocol::CloudStack, None) => text.set(Some("not connected".into())),
+            (Protocol::Clm, _) => {
+                let json = data.with_untracked(|d| d.raw.as_ref().and_then(|r| serde_json::to_string_pretty(r).ok()));
+                text.set(Some(json.unwrap_or_else(|| "no status answer yet".into())));
+            }
+        }
+    };
+    let copy = move |_| {
+        if let Some(t) = text.get_untracked() {
+            copy_text(&t);
+            copied.set(true);
+        }
+    };
+    view! {
+        <h3>"Raw answer"</h3>
+        <div class="toggle" role="group" aria-label="Raw answer">
+            <button type="button" class="ghost" data-testid="show-raw-answer" disabled=move || loading.get() on:click=show>
+                {move || if text.with(Option::is_some) { format!("Refresh {label}") } else { label.to_owned() }}
+            </button>
+            <Show when=move || text.with(Option::is_some)>
+                <button type="button" class="ghost" data-testid="copy-raw-answer" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </Show>
+            <span class="muted small">{caption}</span>
+        </div>
+        {move || text.get().map(|t| view! { <pre data-testid="raw-answer" data-format=protocol.as_str()>{t}</pre> })}
+    }
+}
+
+/// Details of `row`, with the actions stop tracking, resubmit and copy resume token; `client`
+/// is the connection that follows it (for the raw XML).
 #[component]
 pub fn JobDetail(
     row: JobRow,
+    client: Option<Client>,
     on_close: Callback<()>,
     on_stop: Callback<String>,
     on_resubmit: Callback<JobRow>,
@@ -50,6 +114,8 @@ pub fn JobDetail(
                 </button>
             </div>
             <p class="detail-line">
+                <span class=format!("proto {}", row.protocol.as_str()) data-testid="detail-protocol">{row.protocol.label()}</span>
+                " "
                 <span data-testid="detail-command">{row.command.clone()}</span>
                 " · "
                 <span class=move || format!("badge {}", state()) data-testid="detail-state">{state}</span>
@@ -120,6 +186,7 @@ pub fn JobDetail(
                         }
                     })
             }}
+            <RawAnswer row=row.clone() client />
             <div class="actions">
                 <button type="button" data-testid="copy-token" on:click=copy_token>"Copy resume token"</button>
                 <button type="button" data-testid="resubmit" disabled=!can_resubmit on:click=resubmit>"Resubmit"</button>

@@ -220,7 +220,11 @@ fn JobRowView(
             on:click=open
         >
             <td class="mono ellipsis" data-testid="job-id" title=row.id.clone()>{row.id.clone()}</td>
-            <td data-testid="job-command">{row.command.clone()}</td>
+            <td class="ellipsis" title=format!("{} · {}", row.protocol.label(), row.source)>
+                <span class=format!("proto {}", row.protocol.as_str()) data-testid="job-protocol">{row.protocol.label()}</span>
+                " "
+                <span data-testid="job-command">{row.command.clone()}</span>
+            </td>
             <td class="mono ellipsis" data-testid="job-resource">{row.resource_id.clone().unwrap_or_default()}</td>
             <td>
                 <span class=move || format!("badge {}", state()) data-testid="job-state">{state}</span>

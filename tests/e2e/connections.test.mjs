@@ -206,8 +206,8 @@ test('CloudStack and CLM side by side: a CLM task tracked live, its detail, resu
 
     // Reload: log in to both again, both jobs come back.
     const pending = page.locator('[data-testid=job-row]');
-    await page.getByTestId('clm-form').waitFor();
     await page.getByTestId('connection').last().getByRole('button', { name: /CLM/ }).click();
+    await page.getByTestId('clm-form').waitFor();
     await page.getByTestId('clm-name').fill('clm-web-2');
     await page.getByTestId('clm-submit').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=job-row]').length === 3);

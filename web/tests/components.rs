@@ -1,4 +1,5 @@
-//! Component tests in headless Chromium: the virtualized table, filters and sort, and the
+//! Component tests in headless Chromium: the virtualized table, filters and sort, the connect
+//! form's remember rule, remembered keys in localStorage, toasts, and the
 //! result tree's text-only rendering.
 #![cfg(target_arch = "wasm32")]
 
@@ -163,5 +164,142 @@ async fn result_tree_renders_markup_as_text() {
     assert!(xss.is_undefined(), "nothing ran");
     // Objects are collapsible <details>.
     assert!(root.query_selector_all("details").expect("details").length() >= 3);
+    drop(handle);
+}
+
+fn input(root: &web_sys::HtmlElement, test_id: &str) -> web_sys::HtmlInputElement {
+    root.query_selector(&format!("[data-testid={test_id}]")).ok().flatten().expect(test_id).unchecked_into()
+}
+
+fn fire(target: &web_sys::EventTarget, kind: &str) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict(kind, &init).expect("event");
+    target.dispatch_event(&event).expect("dispatch");
+}
+
+fn type_into(root: &web_sys::HtmlElement, test_id: &str, text: &str) {
+    let field = input(root, test_id);
+    field.set_value(text);
+    fire(&field, "input");
+}
+
+#[wasm_bindgen_test]
+async fn connect_form_remembers_only_ticked_api_keys_and_never_passwords() {
+    use jobwire_web::components::connect_form::{ConnectForm, Connection, Login};
+    use jobwire_web::state::Protocol;
+
+    let root = container();
+    let sent = RwSignal::new(Vec::<Connection>::new());
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        let default_endpoint = Callback::new(|p: Protocol| match p {
+            Protocol::CloudStack => "http://cloud.example/client/api".to_owned(),
+            Protocol::Clm => "http://cloud.example".to_owned(),
+        });
+        let on_connect = Callback::new(move |c: Connection| sent.update(|s| s.push(c)));
+        view! { <ConnectForm default_endpoint busy=Signal::derive(|| false) on_connect /> }
+    });
+    settle().await;
+    let submit = || input(&root, "connect").click();
+    // The default: a session login, which is never remembered.
+    submit();
+    settle().await;
+    let session = sent.with_untracked(|s| s[0].clone());
+    assert!(
+        matches!(&session.login, Login::Session { username, password, .. } if username == "demo" && password == "demo-password")
+    );
+    assert_eq!(session.endpoint, "http://cloud.example/client/api");
+    assert_eq!(session.remembered(), None);
+    assert!(!format!("{session:?}").contains("demo-password"), "Debug shows no password");
+    assert!(root.query_selector("[data-testid=remember]").ok().flatten().is_none(), "no remember box for sessions");
+
+    // API keys, unticked: nothing to remember.
+    let keys = input(&root, "auth-apikey");
+    keys.set_checked(true);
+    fire(&keys, "change");
+    settle().await;
+    type_into(&root, "api-key", "key-1");
+    type_into(&root, "secret-key", "secret-1");
+    submit();
+    settle().await;
+    let unticked = sent.with_untracked(|s| s[1].clone());
+    assert_eq!(unticked.login, Login::ApiKey { api_key: "key-1".into(), secret_key: "secret-1".into() });
+    assert!(!unticked.remember && unticked.remembered().is_none());
+    assert!(!format!("{unticked:?}").contains("secret-1"), "Debug shows no secret");
+
+    // Ticked: the keys (and only they) are what storage gets.
+    let remember = input(&root, "remember");
+    remember.set_checked(true);
+    fire(&remember, "change");
+    submit();
+    settle().await;
+    let ticked = sent.with_untracked(|s| s[2].remembered()).expect("remembered");
+    assert_eq!(
+        (ticked.endpoint.as_str(), ticked.api_key.as_str(), ticked.secret_key.as_str()),
+        ("http://cloud.example/client/api", "key-1", "secret-1")
+    );
+    assert_eq!(ticked.connection().remembered(), Some(ticked.clone()));
+
+    // CLM: its own endpoint, user and password only, never remembered.
+    let protocol: web_sys::HtmlSelectElement =
+        root.query_selector("[data-testid=protocol]").ok().flatten().expect("protocol").unchecked_into();
+    protocol.set_value("clm");
+    fire(&protocol, "change");
+    settle().await;
+    assert_eq!(input(&root, "endpoint").value(), "http://cloud.example");
+    assert!(root.query_selector("[data-testid=auth-apikey]").ok().flatten().is_none());
+    submit();
+    settle().await;
+    let clm = sent.with_untracked(|s| s[3].clone());
+    assert_eq!(clm.protocol, Protocol::Clm);
+    assert!(matches!(clm.login, Login::Session { .. }) && clm.remembered().is_none());
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+fn remembered_keys_round_trip_through_local_storage() {
+    use jobwire_web::browser::{forget, load_remembered, remember};
+    use jobwire_web::components::connect_form::Remembered;
+
+    let entry = |endpoint: &str, key: &str| Remembered {
+        endpoint: endpoint.into(),
+        api_key: key.into(),
+        secret_key: format!("secret-{key}"),
+    };
+    remember(&entry("http://a/client/api", "1"));
+    remember(&entry("http://b/client/api", "2"));
+    remember(&entry("http://a/client/api", "3"));
+    let list = load_remembered();
+    assert_eq!(list.iter().map(|r| r.api_key.as_str()).collect::<Vec<_>>(), ["2", "3"], "one entry per endpoint");
+    forget("http://a/client/api");
+    forget("http://b/client/api");
+    assert!(load_remembered().is_empty());
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten()).expect("storage");
+    assert_eq!(storage.get_item("jobwire.remembered").ok().flatten(), None, "nothing left behind");
+}
+
+#[wasm_bindgen_test]
+async fn finished_jobs_become_toasts_as_text() {
+    use jobwire_web::components::notifications::{Notifier, Toasts};
+    use jobwire_web::tracker::Finished;
+
+    let root = container();
+    let notifier = Notifier::new();
+    let handle = leptos::mount::mount_to(root.clone(), move || view! { <Toasts notifier /> });
+    let payload = "<img src=x onerror=\"window.__toast=1\">";
+    notifier
+        .job_finished("demo@host", &Finished { id: "job-1".into(), command: payload.into(), state: JobState::Failed });
+    notifier
+        .job_finished("", &Finished { id: "job-2".into(), command: "createVolume".into(), state: JobState::Succeeded });
+    settle().await;
+    let toasts = root.query_selector_all("[data-testid=toast]").expect("toasts");
+    let texts: Vec<String> =
+        (0..toasts.length()).filter_map(|i| toasts.item(i)).filter_map(|n| n.text_content()).collect();
+    assert_eq!(texts.len(), 2);
+    assert!(texts[0].starts_with(&format!("demo@host: {payload} job job-1 failed")), "{texts:?}");
+    assert!(texts[1].starts_with("createVolume job job-2 succeeded"), "{texts:?}");
+    assert_eq!(root.query_selector_all("img").expect("query").length(), 0, "no element made from text");
+    let region = root.query_selector("[data-testid=toasts]").ok().flatten().expect("region");
+    assert_eq!(region.get_attribute("aria-live").as_deref(), Some("polite"));
     drop(handle);
 }

@@ -137,7 +137,7 @@ pub fn NotifyToggle(notifier: Notifier) -> impl IntoView {
             title="Desktop notifications when watched jobs finish"
             on:click=toggle
         >
-            {move || if notifier.desktop.get() { "🔔 Notifications on" } else { "🔕 Notifications off" }}
+            {move || if notifier.desktop.get() { "Notifications: on" } else { "Notifications: off" }}
         </button>
     }
 }

@@ -18,8 +18,9 @@ use crate::api::Client;
 use crate::browser::{now_ms, page_hidden, save_jobs};
 use crate::state::{JobData, JobRow};
 
-/// CLM tasks waited for at once (each wait is one long-poll at a time).
-const CLM_WAITS: usize = 4;
+/// CLM tasks waited for at once (each wait holds one long-poll; browsers allow 6 connections
+/// per origin, and the other connections and submits need some).
+const CLM_WAITS: usize = 3;
 
 /// While the tab is hidden: one short round of polling every this long.
 const HIDDEN_PAUSE: Duration = Duration::from_secs(15);

@@ -321,7 +321,10 @@ test('notifications: finished jobs raise a desktop notification (when allowed) a
   await toggle.click();
   assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
   await deploy(page);
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid=toast]').length >= 3, null, { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=job-row]').length === 3);
+  const lastId = (await page.getByTestId('job-id').first().textContent()).trim(); // newest first
+  assert.notEqual(lastId, okId);
+  await page.getByTestId('toast').filter({ hasText: lastId }).waitFor({ timeout: 15000 });
   assert.equal(await page.evaluate(() => window.__notifications.length), 2);
   assert.deepEqual(errors, []);
   await context.close();

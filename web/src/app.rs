@@ -244,7 +244,8 @@ pub fn App() -> impl IntoView {
     let on_disconnect = Callback::new(move |id: u32| close_connection(ctx, id));
     let default_endpoint = Callback::new(api::default_endpoint);
     let on_need_list = Callback::new(move |list: &'static str| {
-        let Some(conn) = active_conn() else { return };
+        // Called from the submit form's effects: read the active connection without tracking it.
+        let Some(conn) = active_id.get_untracked().and_then(|id| ctx.find(|c| c.id == id)) else { return };
         let Some(client) = conn.dash.client.with_untracked(|c| c.as_ref().and_then(Client::cloudstack).cloned()) else {
             return;
         };

@@ -113,6 +113,12 @@ pub(crate) trait JobSource {
     /// How long a status request may ask the server to hold it (`Prefer: wait=N`), if at all.
     fn long_poll_secs(&self) -> Option<u32>;
 
+    /// The caller's fixed delay between submitting a `command` job and its first poll, if set.
+    fn initial_delay(&self, command: &str) -> Option<Duration> {
+        let _ = command;
+        None
+    }
+
     /// Runs `f` on the client's learned job durations (shared by its clones).
     fn with_learner<R>(&self, f: impl FnOnce(&mut DurationLearner) -> R) -> R;
 
@@ -143,12 +149,7 @@ pub(crate) async fn wait_job<S: JobSource>(
 ) -> Result<JobSnapshot> {
     let policy = source.policy();
     let started = Instant::now();
-    let learned = source.with_learner(|learner| learner.first_delay(&job.command, policy.first_delay));
-    let since_submit = job.submitted_at.map_or(Duration::ZERO, |at| started.saturating_duration_since(at));
-    let mut waiter = match learned {
-        Some(first) => Waiter::with_learned_first_delay(policy.clone(), started, first.saturating_sub(since_submit)),
-        None => Waiter::new(policy.clone(), started),
-    };
+    let mut waiter = schedule(source, job, started);
     let mut server_waits = source.long_poll_secs().is_some();
     let mut seen_pending = false;
     let timed_out = |job_id: &str| {
@@ -189,6 +190,9 @@ pub(crate) async fn wait_job<S: JobSource>(
             });
         }
         seen_pending = seen_pending || snapshot.state == JobState::Pending;
+        if snapshot.state == JobState::Pending {
+            waiter.observe_progress(Instant::now(), snapshot.progress);
+        }
         match snapshot.state {
             JobState::Pending => {
                 if server_waits {
@@ -198,6 +202,30 @@ pub(crate) async fn wait_job<S: JobSource>(
             JobState::Succeeded => return Ok(snapshot),
             JobState::Failed | JobState::Cancelled => return Err(job_failed(&job.job_id, &snapshot)),
         }
+    }
+}
+
+/// The schedule of one wait: the first poll after the command's configured initial delay, else
+/// the learned one, else the policy's; the job's age (when its submit was seen) so progress and
+/// the learned window count from the submit.
+fn schedule<S: JobSource>(source: &S, job: &SubmittedJob, started: Instant) -> Waiter {
+    let policy = source.policy();
+    let (learned, expected) = source.with_learner(|learner| {
+        (learner.first_delay(&job.command, policy.first_delay), learner.expected(&job.command))
+    });
+    let age = job.submitted_at.map(|at| started.saturating_duration_since(at));
+    let since_submit = age.unwrap_or(Duration::ZERO);
+    let mut waiter = Waiter::new(policy.clone(), started);
+    if let Some(age) = age {
+        waiter = waiter.job_age(age);
+        if let Some(expected) = expected {
+            waiter = waiter.expected(expected);
+        }
+    }
+    match (source.initial_delay(&job.command), learned) {
+        (Some(initial), _) => waiter.first_delay(initial.saturating_sub(since_submit), DelayReason::InitialDelay),
+        (None, Some(first)) => waiter.first_delay(first.saturating_sub(since_submit), DelayReason::Learned),
+        (None, None) => waiter,
     }
 }
 

@@ -88,6 +88,9 @@ pub struct ClientConfig {
     pub long_poll_secs: Option<u32>,
     /// Transient failures (network, 429, 502/503/504, damaged bodies) tolerated in a row per call.
     pub max_retries: u32,
+    /// Per command (case-insensitive): a fixed delay between submit and the first poll, instead
+    /// of the learned or the policy's first delay (`deployVirtualMachine` → 30 s, say).
+    pub initial_delays: Vec<(String, Duration)>,
 }
 
 impl ClientConfig {
@@ -100,6 +103,7 @@ impl ClientConfig {
             policy: PollPolicy::default(),
             long_poll_secs: Some(20),
             max_retries: 10,
+            initial_delays: Vec::new(),
         }
     }
 }
@@ -521,6 +525,11 @@ impl JobSource for JobClient {
 
     fn long_poll_secs(&self) -> Option<u32> {
         self.config.long_poll_secs
+    }
+
+    fn initial_delay(&self, command: &str) -> Option<Duration> {
+        let configured = self.config.initial_delays.iter();
+        configured.filter(|(name, _)| name.eq_ignore_ascii_case(command)).map(|(_, delay)| *delay).next()
     }
 
     fn with_learner<R>(&self, f: impl FnOnce(&mut DurationLearner) -> R) -> R {

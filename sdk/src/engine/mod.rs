@@ -11,7 +11,7 @@ mod policy;
 mod retry;
 
 pub use batch::BatchTracker;
-pub use learn::DurationLearner;
+pub use learn::{DurationLearner, Expected};
 pub use pace::{retry_after_from_text, Pacer};
 pub use policy::{DelayReason, PollPolicy, WaitStep, Waiter};
 pub use retry::{classify, parse_retry_after, Failure, Observed, RetryBudget};

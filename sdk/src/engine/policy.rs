@@ -1,5 +1,6 @@
 //! The poll policy: exponential backoff with full jitter, bounded by a deadline.
 
+use super::learn::Expected;
 use crate::time::{Duration, Instant};
 
 /// How often to ask for a job's status and for how long.
@@ -52,8 +53,15 @@ impl PollPolicy {
 pub enum DelayReason {
     /// The policy's fixed wait between submit and the first poll.
     FirstPoll,
-    /// The first poll placed by the learned duration of the command's past jobs.
+    /// The first poll placed by the caller's configured initial delay for the command.
+    InitialDelay,
+    /// Placed by the learned duration of the command's past jobs (the first poll, or the
+    /// opening of the expected window).
     Learned,
+    /// Inside the window in which jobs of the command usually finish: polls closer together.
+    ExpectedWindow,
+    /// At the finish estimated from the job's reported progress.
+    Eta,
     /// Exponential backoff after a pending answer.
     Backoff,
     /// The server asked for it (`Retry-After`).
@@ -69,7 +77,10 @@ impl DelayReason {
     pub fn as_str(self) -> &'static str {
         match self {
             DelayReason::FirstPoll => "first-poll",
+            DelayReason::InitialDelay => "initial-delay",
             DelayReason::Learned => "learned-duration",
+            DelayReason::ExpectedWindow => "expected-window",
+            DelayReason::Eta => "eta",
             DelayReason::Backoff => "backoff",
             DelayReason::RetryAfter => "retry-after",
             DelayReason::Retry => "retry",
@@ -87,30 +98,130 @@ pub enum WaitStep {
     GiveUp,
 }
 
-/// Waiting for one job: counts polls and knows the deadline.
+/// Progress readings are taken as truncated to whole percents: the true progress of a reading
+/// `p` lies in `[p, p + 1)`.
+const PROGRESS_QUANTUM: f64 = 1.0;
+
+/// Polls aimed at the estimated finish that found the job still running, after which the
+/// estimate is no longer trusted (progress that is not linear in time) and backoff takes over.
+const MAX_ETA_MISSES: u32 = 2;
+
+/// Waiting for one job: counts polls, knows the deadline, and places each poll by what is known
+/// of the job — a configured or learned first delay, the window in which jobs of its command
+/// usually finish, the finish estimated from its reported progress — or else by backoff.
+///
+/// Times are seconds relative to the start of the wait (`started`); the job's submit lies
+/// `age_at_start` before it when known.
 #[derive(Debug, Clone)]
 pub struct Waiter {
     policy: PollPolicy,
     started: Instant,
     polls: u32,
-    learned_first: Option<Duration>,
+    first: Option<(Duration, DelayReason)>,
+    age_at_start: Option<Duration>,
+    expected: Option<Expected>,
+    /// The reading progress is measured from: (seconds, progress, quantum of its progress).
+    base: Option<(f64, f64, f64)>,
+    /// The finish estimated from the latest reading: earliest and latest instant.
+    finish: Option<(Instant, Instant)>,
+    /// The last poll was aimed at the latest estimated finish.
+    aimed_at_finish: bool,
+    eta_misses: u32,
+    /// Backoff steps since the schedule last had something better to go by.
+    backoff: u32,
 }
 
 impl Waiter {
     /// Starts waiting at `now`.
     pub fn new(policy: PollPolicy, now: Instant) -> Self {
-        Waiter { policy, started: now, polls: 0, learned_first: None }
+        Waiter {
+            policy,
+            started: now,
+            polls: 0,
+            first: None,
+            age_at_start: None,
+            expected: None,
+            base: None,
+            finish: None,
+            aimed_at_finish: false,
+            eta_misses: 0,
+            backoff: 0,
+        }
     }
 
     /// Starts waiting at `now`, placing the first poll after `first` (learned from past jobs of
     /// the same command) instead of the policy's fixed first delay.
     pub fn with_learned_first_delay(policy: PollPolicy, now: Instant, first: Duration) -> Self {
-        Waiter { policy, started: now, polls: 0, learned_first: Some(first) }
+        Waiter::new(policy, now).first_delay(first, DelayReason::Learned)
+    }
+
+    /// Places the first poll `delay` after the start of the wait, for `reason`.
+    #[must_use]
+    pub fn first_delay(mut self, delay: Duration, reason: DelayReason) -> Self {
+        self.first = Some((delay, reason));
+        self
+    }
+
+    /// The job was submitted `age` before the wait started: progress then counts from 0 at
+    /// the submit, and the expected window applies.
+    #[must_use]
+    pub fn job_age(mut self, age: Duration) -> Self {
+        self.age_at_start = Some(age);
+        self.base = Some((-age.as_secs_f64(), 0.0, 0.0));
+        self
+    }
+
+    /// When jobs of this command usually finish (counted from the submit; needs
+    /// [`Waiter::job_age`]).
+    #[must_use]
+    pub fn expected(mut self, expected: Expected) -> Self {
+        self.expected = Some(expected);
+        self
     }
 
     /// How many polls were asked for so far.
     pub fn polls(&self) -> u32 {
         self.polls
+    }
+
+    /// The finish estimated from the job's progress, if any: earliest and latest instant.
+    pub fn estimated_finish(&self) -> Option<(Instant, Instant)> {
+        self.finish
+    }
+
+    fn seconds(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.started).as_secs_f64()
+    }
+
+    fn instant(&self, seconds: f64) -> Instant {
+        self.started + Duration::try_from_secs_f64(seconds.clamp(0.0, 1e9)).unwrap_or(Duration::ZERO)
+    }
+
+    /// A pending answer reported `progress` (percent, 0–100) at `now`. With progress measured
+    /// from a known submit, or from an earlier reading, the finish is estimated assuming progress
+    /// grows linearly in time; readings are taken as truncated to whole percents, which bounds
+    /// the estimate from both sides. Call before [`Waiter::next`].
+    pub fn observe_progress(&mut self, now: Instant, progress: Option<f64>) {
+        let Some(progress) = progress.filter(|p| p.is_finite() && (0.0..100.0).contains(p)) else {
+            self.finish = None;
+            return;
+        };
+        let x = self.seconds(now);
+        let Some((x0, p0, q0)) = self.base else {
+            self.base = Some((x, progress, PROGRESS_QUANTUM));
+            return;
+        };
+        let dt = x - x0;
+        let (low, high) = (progress - p0 - q0, progress + PROGRESS_QUANTUM - p0);
+        if dt <= 0.0 || low <= 0.0 {
+            self.finish = None;
+            return;
+        }
+        // Latest: the reading's true progress at its lowest, the slowest rate consistent with
+        // both readings; earliest: the other way round.
+        let latest = x + (100.0 - progress) * dt / low;
+        let earliest = x + (100.0 - progress - PROGRESS_QUANTUM).max(0.0) * dt / high;
+        self.finish = Some((self.instant(earliest.min(latest)), self.instant(latest)));
     }
 
     /// When to poll next, after a pending (or not yet any) answer. Never past the deadline: a
@@ -120,15 +231,54 @@ impl Waiter {
         self.next_with_hint(now, jitter, None)
     }
 
+    /// The delay the schedule itself wants next, and why.
+    fn planned(&mut self, now: Instant, jitter: f64) -> (Duration, DelayReason) {
+        let min = self.policy.min_interval;
+        if self.polls == 0 {
+            return self.first.unwrap_or((self.policy.first_delay, DelayReason::FirstPoll));
+        }
+        if std::mem::take(&mut self.aimed_at_finish) {
+            self.eta_misses += 1;
+        }
+        if let Some((earliest, latest)) = self.finish.filter(|_| self.eta_misses < MAX_ETA_MISSES) {
+            if latest > now {
+                self.backoff = 0;
+                // A narrow estimate (or one already under way): one poll just after its end. A
+                // wide one: a poll at its start, which refines it.
+                let width = latest.saturating_duration_since(earliest);
+                let narrow = width <= min.max(latest.saturating_duration_since(now).mul_f64(0.1));
+                let target = if narrow || earliest <= now + min {
+                    self.aimed_at_finish = true;
+                    latest
+                } else {
+                    earliest
+                };
+                return (target.saturating_duration_since(now).max(min), DelayReason::Eta);
+            }
+        }
+        if let (Some(expected), Some(age)) = (self.expected, self.age_at_start) {
+            let submitted = self.started.checked_sub(age);
+            let opens = submitted.map_or(self.started, |s| s + expected.opens);
+            let closes = submitted.map_or(self.started, |s| s + expected.closes);
+            if now < opens {
+                return (opens.saturating_duration_since(now).max(min), DelayReason::Learned);
+            }
+            if now < closes {
+                self.backoff = 0;
+                // About four polls across the window.
+                let spacing = expected.closes.saturating_sub(expected.opens) / 4;
+                return (spacing.clamp(min, self.policy.max_interval.max(min)), DelayReason::ExpectedWindow);
+            }
+        }
+        self.backoff = self.backoff.saturating_add(1);
+        (self.policy.delay(self.backoff, jitter), DelayReason::Backoff)
+    }
+
     /// Like [`Waiter::next`], but never sooner than `hint` (a server's `Retry-After`, or the
     /// wait before another try after a transient failure), which then names the reason.
     #[must_use]
     pub fn next_with_hint(&mut self, now: Instant, jitter: f64, hint: Option<(Duration, DelayReason)>) -> WaitStep {
-        let (mut delay, mut reason) = match (self.polls, self.learned_first) {
-            (0, Some(first)) => (first, DelayReason::Learned),
-            (0, None) => (self.policy.first_delay, DelayReason::FirstPoll),
-            (n, _) => (self.policy.delay(n, jitter), DelayReason::Backoff),
-        };
+        let (mut delay, mut reason) = self.planned(now, jitter);
         if let Some((at_least, why)) = hint {
             if at_least >= delay {
                 (delay, reason) = (at_least, why);
@@ -217,5 +367,116 @@ mod tests {
         }
         assert_eq!(polls, vec![1, 3, 7, 15, 20]);
         assert_eq!(waiter.polls(), 5);
+    }
+
+    fn at(step: WaitStep, start: Instant) -> (f64, DelayReason) {
+        match step {
+            WaitStep::PollAt(at, reason) => (at.duration_since(start).as_secs_f64(), reason),
+            WaitStep::GiveUp => panic!("gave up"),
+        }
+    }
+
+    #[test]
+    fn progress_places_one_poll_just_after_the_estimated_finish() {
+        let start = Instant::now();
+        let mut waiter = Waiter::new(PollPolicy::default(), start).job_age(Duration::ZERO);
+        assert_eq!(at(waiter.next(start, 0.5), start), (0.5, DelayReason::FirstPoll));
+        // 12 % after 0.5 s: the job takes between 3.85 s and 4.17 s (whole percents).
+        let now = start + Duration::from_millis(500);
+        waiter.observe_progress(now, Some(12.0));
+        let (earliest, latest) = waiter.estimated_finish().unwrap();
+        assert!((earliest.duration_since(start).as_secs_f64() - 3.846).abs() < 0.01);
+        assert!((latest.duration_since(start).as_secs_f64() - 4.167).abs() < 0.01);
+        let (when, reason) = at(waiter.next(now, 0.5), start);
+        assert_eq!(reason, DelayReason::Eta);
+        assert!((when - 4.167).abs() < 0.01, "{when}");
+    }
+
+    #[test]
+    fn a_wide_estimate_is_refined_first_and_misses_fall_back_to_backoff() {
+        let start = Instant::now();
+        let mut waiter = Waiter::new(PollPolicy::default(), start).job_age(Duration::ZERO);
+        let _ = waiter.next(start, 0.5);
+        // 1 % after 0.5 s: between 25 s and 50 s; poll at 25 s to learn more.
+        let now = start + Duration::from_millis(500);
+        waiter.observe_progress(now, Some(1.0));
+        let (when, reason) = at(waiter.next(now, 0.5), start);
+        assert_eq!(reason, DelayReason::Eta);
+        assert!((when - 25.0).abs() < 0.01, "{when}");
+        // 60 % at 25 s: between 40.98 s and 41.67 s, narrow: one poll at its end.
+        let now = start + Duration::from_secs(25);
+        waiter.observe_progress(now, Some(60.0));
+        let (when, reason) = at(waiter.next(now, 0.5), start);
+        assert_eq!(reason, DelayReason::Eta);
+        assert!((when - 41.667).abs() < 0.01, "{when}");
+        // Still running there (progress stalls at 99 %): one more aimed poll, then backoff.
+        let now = start + Duration::from_secs_f64(41.667);
+        waiter.observe_progress(now, Some(99.0));
+        assert_eq!(at(waiter.next(now, 0.5), start).1, DelayReason::Eta);
+        let now = now + Duration::from_secs(1);
+        waiter.observe_progress(now, Some(99.0));
+        let (when, reason) = at(waiter.next(now, 0.0), start);
+        assert_eq!(reason, DelayReason::Backoff);
+        assert!((when - now.duration_since(start).as_secs_f64() - 0.25).abs() < 0.001);
+        // No progress (CloudStack's usual 0) estimates nothing.
+        waiter.observe_progress(now, Some(0.0));
+        assert_eq!(waiter.estimated_finish(), None);
+    }
+
+    #[test]
+    fn two_readings_estimate_a_resumed_job_of_unknown_age() {
+        let start = Instant::now();
+        let mut waiter = Waiter::new(PollPolicy::default(), start);
+        let _ = waiter.next(start, 0.5);
+        waiter.observe_progress(start + Duration::from_secs(1), Some(10.0));
+        assert_eq!(waiter.estimated_finish(), None, "one reading of a job of unknown age says nothing");
+        let _ = waiter.next(start + Duration::from_secs(1), 0.5);
+        let now = start + Duration::from_secs(2);
+        waiter.observe_progress(now, Some(20.0));
+        // 9–11 points per second from 20 %: done between 9.18 s and 10.9 s; wide, so its start.
+        let (when, reason) = at(waiter.next(now, 0.5), start);
+        assert_eq!(reason, DelayReason::Eta);
+        assert!((when - (2.0 + 79.0 / 11.0)).abs() < 0.01, "{when}");
+        for nonsense in [Some(f64::NAN), Some(-3.0), Some(250.0), None] {
+            waiter.observe_progress(now, nonsense);
+            assert_eq!(waiter.estimated_finish(), None);
+        }
+    }
+
+    #[test]
+    fn without_progress_the_expected_window_is_polled_densely_then_backoff() {
+        let start = Instant::now();
+        let expected = Expected {
+            opens: Duration::from_secs(4),
+            typical: Duration::from_secs(6),
+            closes: Duration::from_secs(12),
+        };
+        // Waiting began 1 s after the submit; the configured initial delay wins the first poll.
+        let mut waiter = Waiter::new(policy(), start)
+            .job_age(Duration::from_secs(1))
+            .expected(expected)
+            .first_delay(Duration::from_secs(2), DelayReason::InitialDelay);
+        let mut now = start;
+        let mut steps = Vec::new();
+        for _ in 0..8 {
+            let (when, reason) = at(waiter.next(now, 1.0), start);
+            waiter.observe_progress(start + Duration::from_secs_f64(when), Some(0.0));
+            steps.push((when, reason));
+            now = start + Duration::from_secs_f64(when);
+        }
+        use DelayReason::*;
+        assert_eq!(
+            steps,
+            vec![
+                (2.0, InitialDelay),
+                (3.0, Learned),
+                (5.0, ExpectedWindow),
+                (7.0, ExpectedWindow),
+                (9.0, ExpectedWindow),
+                (11.0, ExpectedWindow),
+                (13.0, Backoff),
+                (17.0, Backoff)
+            ]
+        );
     }
 }

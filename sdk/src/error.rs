@@ -4,7 +4,7 @@ use crate::protocol::{ApiError, ProtocolError};
 use crate::transport::TransportError;
 
 /// Everything that can go wrong between a call and its answer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The server answered something that is not a valid protocol message.
     #[error(transparent)]

@@ -209,3 +209,58 @@ async fn call_text_answers_the_raw_xml_of_a_json_client() {
     let unknown = jobwire::protocol::cloudstack::Request::query_async_job_result("no-such-job");
     assert!(client.call_text(&unknown, Format::Xml).await.is_err());
 }
+
+/// Two waits of one job at once, on clones of one client: one shared wait. Both get every
+/// status; the client sends one request per status, not two.
+#[tokio::test]
+async fn concurrent_waits_of_one_job_poll_it_once() {
+    for long_poll_secs in [None, Some(5)] {
+        let endpoint = start_server(600).await.unwrap();
+        let client =
+            JobClient::new(ClientConfig { long_poll_secs, ..config(endpoint, api_key(), Format::Json) }).unwrap();
+        let other = client.clone();
+        let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+        let before = client.requests_sent();
+        let (mut first, mut second) = (0u64, 0u64);
+        let (a, b) = tokio::join!(client.wait(&job.job_id, |_| first += 1), other.wait(&job.job_id, |_| second += 1));
+        assert_eq!(a.unwrap().state, JobState::Succeeded);
+        assert_eq!(b.unwrap().state, JobState::Succeeded);
+        assert_eq!(first, second, "{long_poll_secs:?}: both see every status");
+        assert!(first >= 1);
+        assert_eq!(client.requests_sent() - before, first, "{long_poll_secs:?}: one request per status");
+    }
+}
+
+/// The same status request asked for twice at once goes out once; both get its answer.
+#[tokio::test]
+async fn identical_polls_at_once_are_sent_once() {
+    let client = client(5_000, Format::Json).await;
+    let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+    let before = client.requests_sent();
+    let (a, b) = tokio::join!(client.poll(&job.job_id), client.poll(&job.job_id));
+    assert_eq!(a.unwrap(), b.unwrap());
+    assert_eq!(client.requests_sent() - before, 1);
+    // Not at once: each is sent.
+    client.poll(&job.job_id).await.unwrap();
+    assert_eq!(client.requests_sent() - before, 2);
+}
+
+/// Stopping one of two waits (a timeout here, an AbortSignal in JavaScript) leaves the other
+/// waiting, and it still sees the job finish.
+#[tokio::test]
+async fn stopping_one_wait_does_not_stop_the_other() {
+    for first_stops in [true, false] {
+        let client = client(800, Format::Json).await;
+        let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+        let stopping = tokio::time::timeout(std::time::Duration::from_millis(200), client.wait(&job.job_id, |_| {}));
+        let staying = client.wait(&job.job_id, |_| {});
+        let (stopped, stayed) = if first_stops {
+            tokio::join!(stopping, staying)
+        } else {
+            let (stayed, stopped) = tokio::join!(staying, stopping);
+            (stopped, stayed)
+        };
+        assert!(stopped.is_err(), "the short wait timed out");
+        assert_eq!(stayed.unwrap().state, JobState::Succeeded);
+    }
+}

@@ -6,6 +6,7 @@
 mod clm;
 mod cookies;
 mod driver;
+mod share;
 mod watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,7 @@ use crate::transport::{self, HttpRequest, HttpResponse, Method};
 pub use clm::{ClmClient, ClmConfig};
 use cookies::CookieJar;
 use driver::{status_error, Attempt, JobSource};
+use share::Flights;
 
 /// API key and secret key for signed requests.
 #[derive(Clone, PartialEq, Eq)]
@@ -171,12 +173,18 @@ impl std::fmt::Debug for SessionState {
     }
 }
 
-/// A client of one CloudStack endpoint. Clones share the session.
+/// A client of one CloudStack endpoint. Clones share the session, the learned durations and
+/// the operations in flight: concurrent waits of one job poll it once, concurrent identical
+/// status requests are sent once.
 #[derive(Debug, Clone)]
 pub struct JobClient {
     config: ClientConfig,
     session: Arc<Mutex<SessionState>>,
     requests: Arc<AtomicU64>,
+    /// Waits in flight, by job id.
+    waits: Arc<Flights<JobSnapshot>>,
+    /// Status requests in flight, by job id and long-poll wait.
+    polls: Arc<Flights<(JobSnapshot, bool)>>,
 }
 
 impl JobClient {
@@ -188,7 +196,13 @@ impl JobClient {
         if !(config.endpoint.starts_with("http://") || config.endpoint.starts_with("https://")) {
             return Err(Error::InvalidArgument(format!("endpoint must be an http(s) URL, got {:?}", config.endpoint)));
         }
-        Ok(JobClient { config, session: Arc::default(), requests: Arc::default() })
+        Ok(JobClient {
+            config,
+            session: Arc::default(),
+            requests: Arc::default(),
+            waits: Arc::default(),
+            polls: Arc::default(),
+        })
     }
 
     /// The configuration this client uses.
@@ -475,8 +489,30 @@ impl JobClient {
     }
 
     /// One status request, optionally asking the server to hold it `wait_secs`; also says
-    /// whether the server honoured that (`Preference-Applied`).
+    /// whether the server honoured that (`Preference-Applied`). The same request already in
+    /// flight (another caller's poll or wait of the job) is not sent again: its answer is
+    /// shared.
     async fn poll_with(
+        &self,
+        job_id: &str,
+        wait_secs: Option<u32>,
+        on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
+    ) -> Result<(JobSnapshot, bool)> {
+        let key = format!("{job_id}\n{}", wait_secs.unwrap_or(0));
+        let mut on_event = |event: WaitEvent<'_>| {
+            if let WaitEvent::Delay { delay, reason, retries } = event {
+                on_delay(delay, reason, retries);
+            }
+        };
+        let poll = async |relay: &mut dyn FnMut(WaitEvent<'_>)| {
+            let mut report = |delay, reason, retries| relay(WaitEvent::Delay { delay, reason, retries });
+            self.poll_once(job_id, wait_secs, &mut report).await
+        };
+        self.polls.run(&key, &mut on_event, poll).await
+    }
+
+    /// One status request (see [`JobClient::poll_with`]), not shared.
+    async fn poll_once(
         &self,
         job_id: &str,
         wait_secs: Option<u32>,
@@ -513,8 +549,13 @@ impl JobClient {
     /// [`Error::JobFailed`] when the job fails or is cancelled, [`Error::WaitTimedOut`] when the
     /// policy's deadline passes (the job may still run; the handle stays usable), or a
     /// transport/protocol error after the retry budget.
+    ///
+    /// Concurrent waits of one job (on this client or its clones) share one wait: the job is
+    /// polled once for all of them, each gets every status and delay from when it began and
+    /// the outcome. Stopping one of them does not stop the others.
     pub async fn wait_job(&self, job: &SubmittedJob, mut on_event: impl FnMut(WaitEvent<'_>)) -> Result<JobSnapshot> {
-        driver::wait_job(self, job, &mut on_event).await
+        let wait = async |relay: &mut dyn FnMut(WaitEvent<'_>)| driver::wait_job(self, job, relay).await;
+        self.waits.run(&job.job_id, &mut on_event, wait).await
     }
 }
 

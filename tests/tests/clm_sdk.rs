@@ -118,7 +118,12 @@ async fn submit_create_then_wait_resolves_with_the_compute_container() {
     assert_eq!(seen.states.first(), Some(&JobState::Pending), "first poll comes before the job ends");
     assert_eq!(seen.states.last(), Some(&JobState::Succeeded));
     assert_eq!(seen.delays.first(), Some(&DelayReason::FirstPoll));
-    assert!(seen.delays[1..].iter().all(|reason| *reason == DelayReason::Backoff), "{:?}", seen.delays);
+    // The task reports its progress: later polls go by the finish it lets estimate.
+    assert!(
+        seen.delays[1..].iter().all(|reason| matches!(reason, DelayReason::Eta | DelayReason::Backoff)),
+        "{:?}",
+        seen.delays
+    );
     let result = done.result.expect("inline results");
     let container = &result[0];
     assert_eq!((container["cloudClass"].as_str(), container["name"].as_str()), (Some(CONTAINER_CLASS), Some("web-1")));
@@ -308,4 +313,21 @@ async fn throttling_and_unavailable_answers_are_retried() {
     let logical = 2 + 5 + 1 + seen.states.len() as u64;
     assert!(client.requests_sent() > logical, "no fault struck: {} requests", client.requests_sent());
     assert!(seen.delays.contains(&DelayReason::RetryAfter), "{seen:?}");
+}
+
+/// Two waits of one task at once: one shared wait, one status request per status seen.
+#[tokio::test]
+async fn concurrent_waits_of_one_task_poll_it_once() {
+    let client = client(600).await;
+    let job = client.submit("ComputeContainer", json!({"name": "twice"})).await.unwrap();
+    let (before, other) = (client.requests_sent(), client.clone());
+    let (mut first, mut second) = (Seen::default(), Seen::default());
+    let (a, b) = tokio::join!(
+        client.wait_job(&job, |event| first.record(event)),
+        other.wait_job(&job, |event| second.record(event))
+    );
+    assert_eq!(a.unwrap().state, JobState::Succeeded);
+    assert_eq!(b.unwrap().state, JobState::Succeeded);
+    assert_eq!(first.states, second.states);
+    assert_eq!(client.requests_sent() - before, first.states.len() as u64);
 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::driver::{self, Attempt, JobSource, OnDelay};
+use super::share::Flights;
 use super::{SubmittedJob, WaitEvent};
 use crate::engine::{DurationLearner, PollPolicy};
 use crate::error::{Error, Result};
@@ -124,7 +125,8 @@ struct ClmState {
 }
 
 /// A client of one CLM server. Clones share the session (token), the learned job durations and
-/// the diagnostics.
+/// the diagnostics, and the operations in flight (concurrent waits of one task poll it once,
+/// concurrent identical status requests are sent once).
 #[derive(Debug, Clone)]
 pub struct ClmClient {
     config: ClmConfig,
@@ -132,6 +134,10 @@ pub struct ClmClient {
     base: String,
     state: Arc<Mutex<ClmState>>,
     requests: Arc<AtomicU64>,
+    /// Waits in flight, by task id.
+    waits: Arc<Flights<JobSnapshot>>,
+    /// Status requests in flight, by task id and long-poll wait.
+    polls: Arc<Flights<(JobSnapshot, bool)>>,
 }
 
 impl ClmClient {
@@ -149,7 +155,14 @@ impl ClmClient {
         resolve(&base, "csm/login").map_err(|_| {
             Error::InvalidArgument(format!("base_url must be an absolute http(s) URL, got {:?}", config.base_url))
         })?;
-        Ok(ClmClient { config, base, state: Arc::default(), requests: Arc::default() })
+        Ok(ClmClient {
+            config,
+            base,
+            state: Arc::default(),
+            requests: Arc::default(),
+            waits: Arc::default(),
+            polls: Arc::default(),
+        })
     }
 
     /// The configuration this client uses.
@@ -451,8 +464,29 @@ impl ClmClient {
     }
 
     /// One status request, optionally asking the server to hold it `wait_secs`; also says
-    /// whether the server honoured that (`Preference-Applied`).
+    /// whether the server honoured that (`Preference-Applied`). The same request already in
+    /// flight is not sent again: its answer is shared.
     async fn poll_with(
+        &self,
+        job_id: &str,
+        wait_secs: Option<u32>,
+        on_delay: OnDelay<'_>,
+    ) -> Result<(JobSnapshot, bool)> {
+        let key = format!("{job_id}\n{}", wait_secs.unwrap_or(0));
+        let mut on_event = |event: WaitEvent<'_>| {
+            if let WaitEvent::Delay { delay, reason, retries } = event {
+                on_delay(delay, reason, retries);
+            }
+        };
+        let poll = async |relay: &mut dyn FnMut(WaitEvent<'_>)| {
+            let mut report = |delay, reason, retries| relay(WaitEvent::Delay { delay, reason, retries });
+            self.poll_once(job_id, wait_secs, &mut report).await
+        };
+        self.polls.run(&key, &mut on_event, poll).await
+    }
+
+    /// One status request (see [`ClmClient::poll_with`]), not shared.
+    async fn poll_once(
         &self,
         job_id: &str,
         wait_secs: Option<u32>,
@@ -494,7 +528,8 @@ impl ClmClient {
     /// [`Error::WaitTimedOut`] when the policy's deadline passes (the task may still run), or a
     /// transport/protocol error after the retry budget.
     pub async fn wait_job(&self, job: &SubmittedJob, mut on_event: impl FnMut(WaitEvent<'_>)) -> Result<JobSnapshot> {
-        driver::wait_job(self, job, &mut on_event).await
+        let wait = async |relay: &mut dyn FnMut(WaitEvent<'_>)| driver::wait_job(self, job, relay).await;
+        self.waits.run(&job.job_id, &mut on_event, wait).await
     }
 
     /// The result of a finished task (`GET csm/task/{id}/result`): a search's `SearchResults`

@@ -100,6 +100,26 @@ describe('JobClient against the reference server', () => {
     assert.equal(seen.at(-1).state, 'succeeded');
   });
 
+  test('two waits of one job at once poll it once (counted by the server)', async () => {
+    const statusRequests = async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith('jobwire_http_requests_total{command="queryAsyncJobResult"'))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    };
+    const client = new JobClient({ ...options, longPollSecs: 0 });
+    const job = await client.submit('deployVirtualMachine', deploy(SMALL));
+    const before = await statusRequests();
+    const first = [];
+    const second = [];
+    const [a, b] = await Promise.all([job.wait((s) => first.push(s)), job.wait((s) => second.push(s))]);
+    assert.equal(a.state, 'succeeded');
+    assert.equal(b.state, 'succeeded');
+    assert.deepEqual(first.map((s) => s.state), second.map((s) => s.state), 'both see every status');
+    assert.equal((await statusRequests()) - before, first.length, 'one status request per status, not two');
+  });
+
   test('JSON.stringify(job) is a resume token; client.job(id) resumes it', async () => {
     const client = new JobClient(options);
     const job = await client.submit('deployVirtualMachine', deploy(SMALL));

@@ -32,14 +32,14 @@ const MAX_BACKLOG: usize = 64;
 /// An owned [`WaitEvent`], kept for followers.
 #[derive(Debug, Clone)]
 enum Note {
-    Status(JobSnapshot),
+    Status(Box<JobSnapshot>),
     Delay { delay: Duration, reason: DelayReason, retries: u32 },
 }
 
 impl Note {
     fn from_event(event: &WaitEvent<'_>) -> Self {
         match *event {
-            WaitEvent::Status(snapshot) => Note::Status(snapshot.clone()),
+            WaitEvent::Status(snapshot) => Note::Status(Box::new(snapshot.clone())),
             WaitEvent::Delay { delay, reason, retries } => Note::Delay { delay, reason, retries },
         }
     }

@@ -33,6 +33,7 @@ struct ClientOptions {
     max_retries: Option<u32>,
     deadline_ms: Option<u64>,
     protocol: Option<String>,
+    initial_delays: Vec<(String, crate::time::Duration)>,
 }
 
 impl ClientOptions {
@@ -58,8 +59,34 @@ impl ClientOptions {
             max_retries: int("maxRetries", u32_max)?.map(|n| n as u32),
             deadline_ms: int("deadlineMs", 9_007_199_254_740_991)?,
             protocol: text("protocol")?,
+            initial_delays: initial_delays(options, WHAT)?,
         })
     }
+}
+
+/// `initialDelayMs: { command: ms, … }`: a fixed first-poll delay per command.
+fn initial_delays(options: &JsValue, what: &str) -> Result<Vec<(String, crate::time::Duration)>, JsValue> {
+    let value = js_sys::Reflect::get(options, &"initialDelayMs".into()).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    let Some(object) = value.dyn_ref::<js_sys::Object>().filter(|_| value.is_object()) else {
+        return Err(convert::type_error(&format!("{what}: initialDelayMs must be an object of command: ms")));
+    };
+    let mut delays = Vec::new();
+    for entry in js_sys::Object::entries(object).iter() {
+        let pair: js_sys::Array = entry.unchecked_into();
+        let (command, ms) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_f64());
+        match ms.filter(|ms| ms.is_finite() && (0.0..=9_007_199_254_740_991.0).contains(ms)) {
+            Some(ms) => delays.push((command, crate::time::Duration::from_millis(ms as u64))),
+            None => {
+                return Err(convert::type_error(&format!(
+                    "{what}: initialDelayMs.{command} must be a non-negative number of ms"
+                )))
+            }
+        }
+    }
+    Ok(delays)
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -82,6 +109,8 @@ export interface JobClientOptions {
   maxRetries?: number;
   /** Overall wait deadline in ms (default 30 minutes). */
   deadlineMs?: number;
+  /** CloudStack: a fixed delay (ms) between submit and the first poll, per command, e.g. `{ deployVirtualMachine: 30000 }`; without it the first poll is placed by the durations of earlier jobs of the command. */
+  initialDelayMs?: Record<string, number>;
   /** "json" (default) or "xml". */
   response?: 'json' | 'xml';
 }
@@ -108,7 +137,7 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Every status seen; progress never goes down. */
   onProgress?: (status: JobStatus) => void;
-  /** Every delay the client chose, and why: first-poll, learned-duration, backoff, retry-after, retry, long-poll. */
+  /** Every delay the client chose, and why: first-poll, initial-delay (initialDelayMs), learned-duration, expected-window (polls closer together where jobs of the command usually finish), eta (the finish estimated from the job's progress), backoff, retry-after, retry, long-poll. */
   onDelay?: (delay: { delayMs: number; reason: string; retries: number }) => void;
 }
 "#;
@@ -166,6 +195,7 @@ impl JobClient {
         if let Some(ms) = options.deadline_ms {
             config.policy.deadline = Some(crate::time::Duration::from_millis(ms));
         }
+        config.initial_delays = options.initial_delays;
         let inner = CoreClient::new(config).map_err(|e| error_to_js(&e))?;
         Ok(JobClient { inner: Backend::CloudStack(inner) })
     }

@@ -289,8 +289,10 @@ async fn concurrent_js_waits_share_one_wait_and_initial_delays_are_observable() 
     };
     let on_delay: &js_sys::Function = record.as_ref().unchecked_ref();
     let controller = web_sys::AbortController::new().unwrap();
-    let stopping = call_method(&job, "wait", &[wait_options(Some(&controller.signal()), None, Some(on_delay))]);
-    let staying = call_method(&job, "wait", &[JsValue::UNDEFINED]);
+    let stopping_options = [wait_options(Some(&controller.signal()), None, Some(on_delay))];
+    let staying_options = [JsValue::UNDEFINED];
+    let stopping = call_method(&job, "wait", &stopping_options);
+    let staying = call_method(&job, "wait", &staying_options);
     let abort_soon = async {
         jobwire::transport::sleep(jobwire::time::Duration::from_millis(150)).await;
         controller.abort();

@@ -76,6 +76,12 @@ const token = JSON.stringify(job);               // { jobId, resourceId, command
 client.job(JSON.parse(token).jobId).wait();
 ```
 
+Waiting is cheap: two `wait()`s (or `poll()`s) of one job at once send one request for both;
+without long-polls (`longPollSecs: 0`, or a server that ignores `Prefer: wait`) the client polls
+once just after the finish it estimates from the job's progress (`jobprocstatus`), else where
+earlier jobs of the command finished; `initialDelayMs: { deployVirtualMachine: 30000 }` fixes the
+first poll per command. `wait({ onDelay })` reports every delay and its reason.
+
 Failures reject with an `Error` whose `name` says the kind: `JobFailedError` (`code`,
 `errortext`, `jobId`), `ApiError` (`code`, `errortext`), `TransportError` (`status`),
 `ProtocolError`, `TimeoutError`; bad constructor options throw a `TypeError`.

@@ -109,7 +109,7 @@ impl Way {
     fn label(self) -> String {
         match self {
             Way::LongPoll => "Jobwire CloudStack `wait()`, long-poll (`Prefer: wait=20`)".into(),
-            Way::Backoff => "Jobwire CloudStack `wait()`, no long-poll (backoff + learned duration)".into(),
+            Way::Backoff => "Jobwire CloudStack `wait()`, no long-poll (ETA from progress, learned window, backoff)".into(),
             Way::ClmRun => "Jobwire CLM `run()` (operation held, `timeout` 30 s)".into(),
             Way::Fixed(ms) => format!("fixed {} s polling (`poll()` loop: cs, cloudmonkey, libcloud)", ms / 1000),
         }
@@ -256,7 +256,7 @@ impl Follow {
         match self {
             Follow::Watch => "batched: one `watch(jobs)` (`listAsyncJobs`, 500 per page)".into(),
             Follow::Waits(Some(_)) => "per job: `wait()` each, long-poll".into(),
-            Follow::Waits(None) => "per job: `wait()` each, no long-poll (backoff)".into(),
+            Follow::Waits(None) => "per job: `wait()` each, no long-poll (ETA, learned window, backoff)".into(),
             Follow::Polls(ms) => format!("per job: `poll()` every {} s", ms / 1000),
         }
     }

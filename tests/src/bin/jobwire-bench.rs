@@ -109,7 +109,9 @@ impl Way {
     fn label(self) -> String {
         match self {
             Way::LongPoll => "Jobwire CloudStack `wait()`, long-poll (`Prefer: wait=20`)".into(),
-            Way::Backoff => "Jobwire CloudStack `wait()`, no long-poll (ETA from progress, learned window, backoff)".into(),
+            Way::Backoff => {
+                "Jobwire CloudStack `wait()`, no long-poll (ETA from progress, learned window, backoff)".into()
+            }
             Way::ClmRun => "Jobwire CLM `run()` (operation held, `timeout` 30 s)".into(),
             Way::Fixed(ms) => format!("fixed {} s polling (`poll()` loop: cs, cloudmonkey, libcloud)", ms / 1000),
         }

@@ -326,6 +326,17 @@ test('notifications: finished jobs raise a desktop notification (when allowed) a
   assert.notEqual(lastId, okId);
   await page.getByTestId('toast').filter({ hasText: lastId }).waitFor({ timeout: 15000 });
   assert.equal(await page.evaluate(() => window.__notifications.length), 2);
+
+  // After a reload the three finished jobs come back (and are asked for again), unannounced.
+  await page.reload();
+  await page.getByTestId('connect').click();
+  await cloudStackFormReady(page);
+  await page.waitForFunction(() => {
+    const states = [...document.querySelectorAll('[data-testid=job-row] [data-testid=job-state]')];
+    return states.length === 3 && states.every((s) => /succeeded|failed/.test(s.textContent));
+  }, null, { timeout: 15000 });
+  await page.waitForTimeout(1500);
+  assert.equal(await page.getByTestId('toast').count(), 0, 'no toast for jobs finished before the reload');
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -152,13 +152,8 @@ fn open_connection(ctx: Ctx, connection: Connection) {
         ctx.active.set(Some(id));
         ctx.adding.set(false);
         // Jobs tracked before a reload resume.
-        let restored: Vec<JobRow> = load_jobs(&key)
-            .into_iter()
-            .map(|stored| {
-                let started = if stored.started_ms > 0.0 { stored.started_ms } else { now_ms() };
-                JobRow::new(stored.token, stored.params, started)
-            })
-            .collect();
+        let restored: Vec<JobRow> =
+            load_jobs(&key).into_iter().map(|stored| JobRow::restored(stored, now_ms())).collect();
         if !restored.is_empty() {
             dash.add(restored);
             dash.flush();

@@ -47,6 +47,9 @@ pub struct JobData {
     pub raw: Option<Value>,
     /// Every change of state or progress, oldest first.
     pub timeline: Vec<TimelineEntry>,
+    /// Whether its finish was announced already (also before a reload: a job restored as
+    /// finished is not announced again when its status comes back).
+    pub announced: bool,
 }
 
 impl JobData {
@@ -61,6 +64,7 @@ impl JobData {
             error: None,
             raw: None,
             timeline: vec![TimelineEntry { at_ms: now_ms, state: JobState::Pending, progress: Some(0.0) }],
+            announced: false,
         }
     }
 
@@ -147,6 +151,9 @@ pub struct StoredJob {
     /// Submit parameters.
     #[serde(default)]
     pub params: Vec<(String, String)>,
+    /// Whether it had finished (and was announced) when saved.
+    #[serde(default)]
+    pub finished: bool,
 }
 
 /// The API a connection (and so each of its jobs) speaks.
@@ -229,7 +236,16 @@ impl JobRow {
             token: self.token(),
             started_ms: self.data.with_untracked(|d| d.started_ms),
             params: self.params.clone(),
+            finished: self.data.with_untracked(|d| d.announced),
         }
+    }
+
+    /// A row brought back from localStorage after a reload.
+    pub fn restored(stored: StoredJob, now_ms: f64) -> Self {
+        let started = if stored.started_ms > 0.0 { stored.started_ms } else { now_ms };
+        let row = JobRow::new(stored.token, stored.params, started);
+        row.data.update_untracked(|d| d.announced = stored.finished);
+        row
     }
 
     /// The row's resume token.

@@ -253,7 +253,8 @@ impl Dashboard {
         data.update(|d| {
             let was_terminal = d.state.is_terminal();
             changed = d.apply(snapshot, now);
-            if !was_terminal && d.state.is_terminal() {
+            if !was_terminal && d.state.is_terminal() && !d.announced {
+                d.announced = true;
                 finished = Some(d.state);
             }
         });

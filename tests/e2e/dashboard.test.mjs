@@ -68,7 +68,8 @@ test('submit → pending → succeeded: timeline, result tree and raw JSON', asy
   await page.screenshot({ path: join(artifacts, 'dashboard-pending.png') });
 
   await state.filter({ hasText: 'succeeded' }).waitFor({ timeout: 15000 });
-  assert.equal(await page.getByTestId('count-succeeded').textContent(), '1');
+  // The overview counts at the next flush (every 200 ms), just after the row changed.
+  await page.getByTestId('count-succeeded').filter({ hasText: /^1$/ }).waitFor({ timeout: 3000 });
   assert.match(await page.getByTestId('last-updated').textContent(), /updated \d+ s ago/);
   await row.click();
   const detail = page.getByTestId('job-detail');

@@ -261,6 +261,10 @@ impl Dashboard {
         if changed {
             self.dirty.set_value(true);
         }
+        if finished.is_some() {
+            // Saved as finished, so a reload does not announce it again.
+            self.persist_dirty.set_value(true);
+        }
         if let (Some(state), Some(callback)) = (finished, self.on_finish.get_value()) {
             callback.run(Finished { id: snapshot.job_id.clone(), command, state });
         }

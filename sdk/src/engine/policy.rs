@@ -257,9 +257,10 @@ impl Waiter {
             }
         }
         if let (Some(expected), Some(age)) = (self.expected, self.age_at_start) {
-            let submitted = self.started.checked_sub(age);
-            let opens = submitted.map_or(self.started, |s| s + expected.opens);
-            let closes = submitted.map_or(self.started, |s| s + expected.closes);
+            // Counted from the start of this wait, not from the submit instant: a browser's
+            // clock starts at page load, so a job older than the page has no `Instant` there.
+            let opens = self.started + expected.opens.saturating_sub(age);
+            let closes = self.started + expected.closes.saturating_sub(age);
             if now < opens {
                 return (opens.saturating_duration_since(now).max(min), DelayReason::Learned);
             }

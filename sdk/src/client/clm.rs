@@ -472,17 +472,9 @@ impl ClmClient {
         wait_secs: Option<u32>,
         on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
-        let key = format!("{job_id}\n{}", wait_secs.unwrap_or(0));
-        let mut on_event = |event: WaitEvent<'_>| {
-            if let WaitEvent::Delay { delay, reason, retries } = event {
-                on_delay(delay, reason, retries);
-            }
-        };
-        let poll = async |relay: &mut dyn FnMut(WaitEvent<'_>)| {
-            let mut report = |delay, reason, retries| relay(WaitEvent::Delay { delay, reason, retries });
-            self.poll_once(job_id, wait_secs, &mut report).await
-        };
-        self.polls.run(&key, &mut on_event, poll).await
+        self.polls
+            .status(job_id, wait_secs, on_delay, async |report| self.poll_once(job_id, wait_secs, report).await)
+            .await
     }
 
     /// One status request (see [`ClmClient::poll_with`]), not shared.
@@ -496,8 +488,7 @@ impl ClmClient {
         let mut call = Call::get(url);
         call.headers.extend(wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))));
         self.exchange(&call, on_delay, |response| {
-            let held = response.header("preference-applied").is_some_and(|v| v.to_ascii_lowercase().contains("wait"));
-            Ok((parse_task_status(&response.body)?.to_snapshot(), held))
+            Ok((parse_task_status(&response.body)?.to_snapshot(), response.wait_applied()))
         })
         .await
     }

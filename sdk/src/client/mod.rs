@@ -498,17 +498,9 @@ impl JobClient {
         wait_secs: Option<u32>,
         on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
     ) -> Result<(JobSnapshot, bool)> {
-        let key = format!("{job_id}\n{}", wait_secs.unwrap_or(0));
-        let mut on_event = |event: WaitEvent<'_>| {
-            if let WaitEvent::Delay { delay, reason, retries } = event {
-                on_delay(delay, reason, retries);
-            }
-        };
-        let poll = async |relay: &mut dyn FnMut(WaitEvent<'_>)| {
-            let mut report = |delay, reason, retries| relay(WaitEvent::Delay { delay, reason, retries });
-            self.poll_once(job_id, wait_secs, &mut report).await
-        };
-        self.polls.run(&key, &mut on_event, poll).await
+        self.polls
+            .status(job_id, wait_secs, on_delay, async |report| self.poll_once(job_id, wait_secs, report).await)
+            .await
     }
 
     /// One status request (see [`JobClient::poll_with`]), not shared.
@@ -521,8 +513,7 @@ impl JobClient {
         let headers: Vec<(String, String)> =
             wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))).into_iter().collect();
         let (envelope, response) = self.exchange(&Request::query_async_job_result(job_id), &headers, on_delay).await?;
-        let held = response.header("preference-applied").is_some_and(|v| v.to_ascii_lowercase().contains("wait"));
-        Ok((cloudstack::parse_job_status(&envelope)?, held))
+        Ok((cloudstack::parse_job_status(&envelope)?, response.wait_applied()))
     }
 
     /// Polls until the job finishes, calling `on_update` with every answer. Resolves with the

@@ -23,6 +23,7 @@ use crate::error::Result;
 use crate::protocol::JobSnapshot;
 use crate::time::Duration;
 
+use super::driver::OnDelay;
 use super::WaitEvent;
 
 /// Events kept for followers that have not taken them yet; a follower further behind misses
@@ -165,6 +166,31 @@ impl<T> Flights<T> {
 
     fn remove(&self, key: &str, flight: &Arc<Flight<T>>) {
         self.lock().retain(|(k, f)| !(k == key && Arc::ptr_eq(f, flight)));
+    }
+}
+
+impl Flights<(JobSnapshot, bool)> {
+    /// One status request of `job_id` (asking the server to hold it `wait_secs`), made by
+    /// `poll_once` unless the identical request is in flight already: then its answer is
+    /// shared. Delays before retries are reported to `on_delay`.
+    pub(crate) async fn status(
+        &self,
+        job_id: &str,
+        wait_secs: Option<u32>,
+        on_delay: OnDelay<'_>,
+        mut poll_once: impl AsyncFnMut(OnDelay<'_>) -> Result<(JobSnapshot, bool)>,
+    ) -> Result<(JobSnapshot, bool)> {
+        let key = format!("{job_id}\n{}", wait_secs.unwrap_or(0));
+        let mut on_event = |event: WaitEvent<'_>| {
+            if let WaitEvent::Delay { delay, reason, retries } = event {
+                on_delay(delay, reason, retries);
+            }
+        };
+        let poll = async |relay: &mut dyn FnMut(WaitEvent<'_>)| {
+            let mut report = |delay, reason, retries| relay(WaitEvent::Delay { delay, reason, retries });
+            poll_once(&mut report).await
+        };
+        self.run(&key, &mut on_event, poll).await
     }
 }
 

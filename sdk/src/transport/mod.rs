@@ -51,6 +51,12 @@ impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+
+    /// Whether the server held the request as `Prefer: wait` asked (RFC 7240
+    /// `Preference-Applied: wait=N`).
+    pub fn wait_applied(&self) -> bool {
+        self.header("preference-applied").is_some_and(|v| v.to_ascii_lowercase().contains("wait"))
+    }
 }
 
 /// The request did not produce a usable HTTP response.

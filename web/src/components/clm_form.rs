@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::api::{clm_request, CLM_OPERATIONS};
 use crate::components::submit_form::{SubmitRequest, MAX_COUNT};
+use crate::components::times_field::TimesField;
 
 fn field_label(name: &str) -> &'static str {
     match name {
@@ -95,18 +96,7 @@ pub fn ClmForm(busy: Signal<bool>, on_submit: Callback<SubmitRequest>) -> impl I
                 </select>
             </label>
             {fields}
-            <label class="field times">
-                <span>"Times"</span>
-                <input
-                    type="number"
-                    min="1"
-                    max=MAX_COUNT.to_string()
-                    data-testid="clm-count"
-                    aria-label="How many times to start it"
-                    prop:value=move || count.get().to_string()
-                    on:input=move |ev| count.set(event_target_value(&ev).trim().parse().unwrap_or(1))
-                />
-            </label>
+            <TimesField count test_id="clm-count" label="How many times to start it" />
             <button type="submit" data-testid="clm-submit" disabled=move || busy.get() || invalid().is_some() title=invalid>
                 "Start"
             </button>

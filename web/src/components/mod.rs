@@ -12,3 +12,4 @@ pub mod param_field;
 pub mod result_tree;
 pub mod status_bar;
 pub mod submit_form;
+pub mod times_field;

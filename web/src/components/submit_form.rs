@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::api::{picker_source, ApiSpec, Choice};
 use crate::components::param_field::ParamField;
+use crate::components::times_field::TimesField;
 
 /// What the form submits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,18 +134,7 @@ pub fn SubmitForm(
                 </select>
             </label>
             {fields}
-            <label class="field times">
-                <span>"Times"</span>
-                <input
-                    type="number"
-                    min="1"
-                    max=MAX_COUNT.to_string()
-                    data-testid="submit-count"
-                    aria-label="How many times to submit"
-                    prop:value=move || count.get().to_string()
-                    on:input=move |ev| count.set(event_target_value(&ev).trim().parse().unwrap_or(1))
-                />
-            </label>
+            <TimesField count test_id="submit-count" label="How many times to submit" />
             <button type="submit" data-testid="submit" disabled=move || busy.get() || missing()>
                 {move || match count.get() {
                     0 | 1 => "Submit".to_owned(),

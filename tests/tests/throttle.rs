@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use jobwire::engine::PollPolicy;
 use jobwire::protocol::JobState;
 use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient, SubmittedJob};
 use jobwire_e2e::bench::Server;
@@ -11,10 +12,10 @@ use jobwire_e2e::{demo, ids};
 use jobwire_server::throttle::Throttling;
 use jobwire_server::Config;
 
-fn client(api: &str) -> JobClient {
+fn client(api: &str, policy: PollPolicy) -> JobClient {
     let credentials =
         Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() });
-    JobClient::new(ClientConfig { credentials, ..ClientConfig::new(api) }).expect("valid config")
+    JobClient::new(ClientConfig { credentials, policy, ..ClientConfig::new(api) }).expect("valid config")
 }
 
 async fn deploy(client: &JobClient) -> SubmittedJob {
@@ -25,17 +26,20 @@ async fn deploy(client: &JobClient) -> SubmittedJob {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_watch_is_refused_once_then_paced() {
-    // Two requests per second: the watch's ticks (0.5 s, then a few tenths) outrun it at once.
+    // Two requests per second; the watch ticks every 0.1 s or sooner, so its first second
+    // surely outruns the limit (with the default policy's jittered ticks it only might).
     let throttling = Throttling { enabled: true, interval_ms: 1000, max: 2 };
     let config = Config { job_duration_ms: 4000, ..Config::default() };
     let server = Server::start(&config, Some(throttling)).await.expect("server starts");
     // The jobs are created through the unthrottled door; only the watch counts.
-    let submitter = client(&server.open_api);
+    let submitter = client(&server.open_api, PollPolicy::default());
     let mut jobs = Vec::new();
     for _ in 0..20 {
         jobs.push(deploy(&submitter).await);
     }
-    let watcher = client(&server.api);
+    let fast = jobwire::time::Duration::from_millis(100);
+    let policy = PollPolicy { first_delay: fast, min_interval: fast, max_interval: fast, ..PollPolicy::default() };
+    let watcher = client(&server.api, policy);
     let mut terminal = 0;
     let finals = tokio::time::timeout(
         Duration::from_secs(60),

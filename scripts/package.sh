@@ -34,6 +34,13 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 wasm-bindgen --target web --out-dir "$OUT" --out-name jobwire "$wasm"
 
+# The error classes are a JS snippet the glue imports; the package's entry exports them too, so
+# callers can `import { JobFailedError } from 'jobwire'` and test with `instanceof`.
+errors=( "$OUT"/snippets/*/js/errors.js )
+[ "${#errors[@]}" = 1 ] && [ -f "${errors[0]}" ] || { echo "package: expected one errors.js snippet, found: ${errors[*]}" >&2; exit 1; }
+printf "export { JobwireError, JobFailedError, ApiError, LoginError, TransportError, ProtocolError } from './%s';\n" \
+  "${errors[0]#"$OUT/"}" >> "$OUT/jobwire.js"
+
 # Only binaryen 132 (npm) is known to keep wasm-bindgen's externref tables intact.
 wasm-opt --version | grep -q 'version 132' || { echo "package: need wasm-opt 132 (npm binaryen) first on PATH" >&2; exit 1; }
 log "wasm-opt -Oz --converge"
@@ -82,9 +89,22 @@ once just after the finish it estimates from the job's progress (`jobprocstatus`
 earlier jobs of the command finished; `initialDelayMs: { deployVirtualMachine: 30000 }` fixes the
 first poll per command. `wait({ onDelay })` reports every delay and its reason.
 
-Failures reject with an `Error` whose `name` says the kind: `JobFailedError` (`code`,
-`errortext`, `jobId`), `ApiError` (`code`, `errortext`), `TransportError` (`status`),
-`ProtocolError`, `TimeoutError`; bad constructor options throw a `TypeError`.
+Failures reject with instances of the exported error classes (all `JobwireError`s):
+`JobFailedError` (`jobId`, `code`, `cserrorcode`, `errortext`, `raw`: the final status as sent),
+`ApiError` and `LoginError` (`code`, `cserrorcode`, `errortext`), `TransportError` (`status`),
+`ProtocolError`. A wait the caller stopped rejects with the standard `DOMException`s:
+`AbortError` (or the signal's own reason) and `TimeoutError` (`timeoutMs`, `deadlineMs`), with
+`jobId`; the job may still run. Bad constructor options throw a `TypeError`.
+
+```js
+import { JobFailedError } from 'jobwire';
+try { await job.wait({ timeoutMs: 60_000 }); }
+catch (err) {
+  if (err instanceof JobFailedError) console.log(err.code, err.errortext, err.raw);
+  else if (err.name === 'TimeoutError') { /* still running: wait again later */ }
+  else throw err;
+}
+```
 
 ## Where it runs
 

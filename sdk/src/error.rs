@@ -25,6 +25,9 @@ pub enum Error {
         job_id: String,
         /// The server's reason.
         error: ApiError,
+        /// The job's whole final status object as the server sent it (CloudStack's
+        /// `queryAsyncJobResult` answer, CLM's Task), for what [`ApiError`] does not name.
+        raw: Box<serde_json::Value>,
     },
     /// The client stopped waiting before the job finished; the job may still be running.
     #[error("stopped waiting for job {job_id} after {waited_ms} ms; the job may still be running")]

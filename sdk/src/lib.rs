@@ -6,7 +6,7 @@
 //! - [`engine`]: sans-IO decisions (when to poll next), testable with a fake clock;
 //! - [`transport`]: one `send` function, `fetch` in wasm and reqwest natively;
 //! - [`client`]: the Rust API gluing the three together;
-//! - `js` (wasm only): the wasm-bindgen API exported to JavaScript.
+//! - `js` (wasm only, feature `js`, on by default): the wasm-bindgen API exported to JavaScript.
 
 pub mod client;
 pub mod engine;
@@ -15,7 +15,7 @@ pub mod protocol;
 pub mod time;
 pub mod transport;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub mod js;
 
 // Unit tests run in headless Chromium too when built for wasm.

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import init, { Job, JobClient } from 'jobwire';
+import init, { ApiError, Job, JobClient, JobFailedError, JobwireError, TransportError } from 'jobwire';
 import { startServer } from '../e2e/server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,8 +66,12 @@ describe('package layout', () => {
     assert.match(dts, /export class Job \{/);
     assert.match(dts, /submit\(command: string, params: [^)]*\): Promise<Job>;/);
     assert.match(dts, /wait\(options\?: WaitOptions \| \(\(status: JobStatus\) => void\)\): Promise<JobStatus>;/);
-    assert.match(dts, /watch\(jobs: Array<Job \| \{ jobId: string; command\?: string \}>\): AsyncIterableIterator<JobStatus>;/);
+    assert.match(dts, /watch\(jobs: Array<Job \| ResumeToken>\): AsyncIterableIterator<JobStatus>;/);
     assert.match(dts, /export interface WaitOptions \{/);
+    assert.match(dts, /export class JobFailedError extends JobwireError \{/);
+    // Everything public is typed: `any` appears only in wasm-bindgen's internal InitOutput.
+    const publicPart = dts.slice(0, dts.indexOf('export interface InitOutput'));
+    assert.doesNotMatch(publicPart, /[:<|(,]\s*any\b/);
     assert.match(dts, /export default function __wbg_init/);
   });
 
@@ -137,19 +141,45 @@ describe('JobClient against the reference server', () => {
     const client = new JobClient(options);
     const job = await client.submit('deployVirtualMachine', deploy(HUGE));
     await assert.rejects(job.wait(), (err) => {
-      assert.ok(err instanceof Error);
+      assert.ok(err instanceof JobFailedError && err instanceof JobwireError && err instanceof Error);
       assert.equal(err.name, 'JobFailedError');
       assert.equal(err.code, 533);
       assert.equal(err.jobId, job.id);
       assert.match(err.errortext, /insufficient capacity/);
+      assert.match(err.message, new RegExp(`job ${job.id} failed: .*insufficient capacity`));
+      // The whole final status as the server sent it.
+      assert.equal(err.raw.jobid, job.id);
+      assert.equal(err.raw.jobstatus, 2);
+      assert.equal(err.raw.jobresult.errorcode, 533);
       return true;
     });
+  });
+
+  test('a wait the caller stops rejects with DOMException TimeoutError / AbortError; the job runs on', async () => {
+    const client = new JobClient(options);
+    const job = await client.submit('deployVirtualMachine', deploy(SMALL));
+    const stopped = (name, jobId) => (err) => {
+      assert.ok(err instanceof DOMException, `${err}`);
+      assert.ok(!(err instanceof JobwireError));
+      assert.equal(err.name, name);
+      assert.equal(err.jobId, jobId);
+      return true;
+    };
+    await assert.rejects(job.wait({ timeoutMs: 50 }), stopped('TimeoutError', job.id));
+    // AbortSignal.abort() gives the platform's own AbortError as its reason: passed on untouched.
+    await assert.rejects(job.wait({ signal: AbortSignal.abort() }), stopped('AbortError', undefined));
+    const short = new JobClient({ ...options, deadlineMs: 50 });
+    await assert.rejects(short.job(job.id).wait(), stopped('TimeoutError', job.id));
+    // A signal's own reason is what the wait rejects with, as with fetch().
+    const reason = new Error('user went away');
+    await assert.rejects(job.wait({ signal: AbortSignal.abort(reason) }), (err) => err === reason);
+    assert.equal((await job.wait()).state, 'succeeded');
   });
 
   test('an unknown command rejects with ApiError 432', async () => {
     const client = new JobClient(options);
     await assert.rejects(client.submit('frobnicate', {}), (err) => {
-      assert.ok(err instanceof Error);
+      assert.ok(err instanceof ApiError && err instanceof JobwireError);
       assert.equal(err.name, 'ApiError');
       assert.equal(err.code, 432);
       assert.match(err.errortext, /frobnicate/);
@@ -174,7 +204,7 @@ describe('JobClient against the reference server', () => {
     const stopped = await startServer({ jobDurationMs: 0 });
     await stopped.stop();
     const client = new JobClient({ endpoint: `${stopped.url}/client/api` });
-    await assert.rejects(client.call('listZones'), { name: 'TransportError' });
+    await assert.rejects(client.call('listZones'), (err) => err instanceof TransportError && err.name === 'TransportError');
   });
 
   test('bad constructor options throw TypeError', () => {

@@ -67,9 +67,12 @@ async fn failed_job_rejects_with_its_code_and_text() {
     let client = client(0, Format::Json).await;
     let job = client.submit("deployVirtualMachine", &params(ids::HUGE)).await.unwrap();
     match client.wait(&job.job_id, |_| {}).await {
-        Err(Error::JobFailed { job_id, error }) => {
+        Err(Error::JobFailed { job_id, error, raw }) => {
             assert_eq!(job_id, job.job_id);
             assert_eq!(error.code, 533);
+            // The whole final status rides along, for what the typed error does not name.
+            assert_eq!(raw["jobid"], job.job_id.as_str());
+            assert_eq!(raw["jobstatus"], 2);
             assert!(error.text.contains("insufficient capacity"), "{}", error.text);
         }
         other => panic!("expected JobFailed, got {other:?}"),

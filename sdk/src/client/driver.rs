@@ -102,7 +102,7 @@ pub(crate) fn job_failed(job_id: &str, snapshot: &JobSnapshot) -> Error {
         cs_error_code: None,
         text: "job failed".into(),
     });
-    Error::JobFailed { job_id: job_id.into(), error }
+    Error::JobFailed { job_id: job_id.into(), error, raw: Box::new(snapshot.raw.clone()) }
 }
 
 /// A client that can ask for a job's status: what [`wait_job`] needs.

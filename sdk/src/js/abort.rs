@@ -34,8 +34,9 @@ pub(super) async fn race<A: Future, B: Future>(a: A, b: B) -> First<A::Output, B
 }
 
 /// Resolves when `signal` aborts (at once if it already has) with the error to reject with:
-/// the signal's `reason` when it has one (as `fetch` does), else an `AbortError`.
-pub(super) async fn aborted(signal: AbortSignal) -> JsValue {
+/// the signal's `reason` when it has one (as `fetch` does; left as the caller made it), else
+/// an `AbortError` naming `job_id`.
+pub(super) async fn aborted(signal: AbortSignal, job_id: &str) -> JsValue {
     let waiting = signal.clone();
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         if waiting.aborted() {
@@ -50,16 +51,18 @@ pub(super) async fn aborted(signal: AbortSignal) -> JsValue {
     let _ = JsFuture::from(promise).await;
     let reason = signal.reason();
     if reason.is_undefined() {
-        named_error("AbortError", "the wait was aborted; the job may still be running")
+        stopped_waiting("AbortError", "the wait was aborted; the job may still be running", job_id)
     } else {
         reason
     }
 }
 
-/// An `Error` with `name`.
-pub(super) fn named_error(name: &str, message: &str) -> JsValue {
-    let error = js_sys::Error::new(message);
-    error.set_name(name);
+/// The standard error of a stopped wait: a `DOMException` named `name` (`AbortError`,
+/// `TimeoutError`), as `fetch` and `AbortSignal.timeout()` reject with, carrying the `jobId`.
+pub(super) fn stopped_waiting(name: &str, message: &str, job_id: &str) -> JsValue {
+    let error = super::convert::dom_exception(name, message);
+    // Setting a property on a fresh DOMException cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"jobId".into(), &job_id.into());
     error.into()
 }
 

@@ -167,36 +167,50 @@ fn set_api_error(target: &js_sys::Error, error: &ApiError) {
     set(target, "errortext", &JsValue::from_str(&error.text));
 }
 
-/// A JS `Error` named after the failure's kind, with its details as properties.
+// The error classes live in JavaScript (a wasm-bindgen type cannot extend `Error`).
+#[wasm_bindgen(module = "/js/errors.js")]
+extern "C" {
+    /// A new `JobFailedError`, `ApiError`, … (the class called `name`) with `message`.
+    #[wasm_bindgen(js_name = jobwireError)]
+    fn jobwire_error(name: &str, message: &str) -> js_sys::Error;
+    /// A `DOMException` named `name` (`AbortError`, `TimeoutError`).
+    #[wasm_bindgen(js_name = stoppedWaiting)]
+    pub(super) fn dom_exception(name: &str, message: &str) -> js_sys::Error;
+}
+
+/// The JS error for `error`: an instance of the class of its kind (`JobFailedError`, …,
+/// exported by the package), with its details as properties; a `TimeoutError` when the
+/// client's own deadline passed, a `TypeError` for unusable arguments.
 pub(super) fn error_to_js(error: &Error) -> JsValue {
-    let js_error = js_sys::Error::new(&error.to_string());
-    let name = match error {
-        Error::Protocol(_) => "ProtocolError",
+    let message = error.to_string();
+    let js_error = match error {
+        Error::Protocol(_) => jobwire_error("ProtocolError", &message),
         Error::Transport(transport) => {
+            let js_error = jobwire_error("TransportError", &message);
             if let crate::transport::TransportError::Status { status, .. } = transport {
                 set(&js_error, "status", &JsValue::from_f64(f64::from(*status)));
             }
-            "TransportError"
+            js_error
         }
         Error::Api(api) => {
+            let js_error = jobwire_error("ApiError", &message);
             set_api_error(&js_error, api);
-            "ApiError"
+            js_error
         }
         Error::LoginFailed(api) => {
+            let js_error = jobwire_error("LoginError", &message);
             set_api_error(&js_error, api);
-            "LoginError"
+            js_error
         }
-        Error::JobFailed { job_id, error } => {
+        Error::JobFailed { job_id, error, raw } => {
+            let js_error = jobwire_error("JobFailedError", &message);
             set(&js_error, "jobId", &JsValue::from_str(job_id));
             set_api_error(&js_error, error);
-            "JobFailedError"
+            set(&js_error, "raw", &value_to_js(raw).unwrap_or(JsValue::NULL));
+            js_error
         }
-        Error::WaitTimedOut { job_id, .. } => {
-            set(&js_error, "jobId", &JsValue::from_str(job_id));
-            "TimeoutError"
-        }
-        Error::InvalidArgument(_) => return type_error(&error.to_string()),
+        Error::WaitTimedOut { job_id, .. } => return super::abort::stopped_waiting("TimeoutError", &message, job_id),
+        Error::InvalidArgument(_) => return type_error(&message),
     };
-    js_error.set_name(name);
     js_error.into()
 }

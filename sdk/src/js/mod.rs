@@ -91,6 +91,66 @@ fn initial_delays(options: &JsValue, what: &str) -> Result<Vec<(String, crate::t
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
+/** Any value JSON can carry: what servers send in results and raw answers. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue };
+/** `JSON.stringify(job)`: enough to follow the job again later, in another page or process. */
+export interface ResumeToken {
+  jobId: string;
+  resourceId?: string | null;
+  command?: string;
+}
+
+/** Base class of every error jobwire itself reports (stopped waits are `DOMException`s). */
+export class JobwireError extends Error {}
+/** The job ran and ended in failure or was cancelled; the job itself is finished. */
+export class JobFailedError extends JobwireError {
+  readonly name: 'JobFailedError';
+  jobId: string;
+  /** `jobresultcode`/`errorcode` (CloudStack), the error code (CLM). */
+  code: number;
+  /** CloudStack's `cserrorcode`, when sent. */
+  cserrorcode?: number;
+  /** The server's reason, as `message` without the job id. */
+  errortext: string;
+  /** The whole final status as the server sent it. */
+  raw: JsonValue;
+}
+/** The server refused the request (CloudStack `errorcode`/`errortext`). */
+export class ApiError extends JobwireError {
+  readonly name: 'ApiError';
+  code: number;
+  cserrorcode?: number;
+  errortext: string;
+}
+/** The server refused the login. */
+export class LoginError extends JobwireError {
+  readonly name: 'LoginError';
+  code: number;
+  cserrorcode?: number;
+  errortext: string;
+}
+/** The request did not complete (network, CORS, an HTTP status without a protocol body) after the retries. */
+export class TransportError extends JobwireError {
+  readonly name: 'TransportError';
+  /** The HTTP status, when there was an answer. */
+  status?: number;
+}
+/** The server answered something that is not a valid protocol message. */
+export class ProtocolError extends JobwireError {
+  readonly name: 'ProtocolError';
+}
+/**
+ * Rejections of `wait()`/`run()` when the caller stopped waiting: a `DOMException` named
+ * `AbortError` (the signal aborted without a reason) or `TimeoutError` (`timeoutMs`, or the
+ * client's `deadlineMs`), with the `jobId`. The job may still run; the handle stays usable.
+ */
+export interface StoppedWaiting extends DOMException {
+  readonly name: 'AbortError' | 'TimeoutError';
+  jobId: string;
+}
+
 export interface JobClientOptions {
   /** "cloudstack" (default) or "clm" (BMC Cloud Lifecycle Management: username and password). */
   protocol?: 'cloudstack' | 'clm';
@@ -119,12 +179,14 @@ export interface JobStatus {
   state: 'pending' | 'succeeded' | 'failed' | 'cancelled';
   progress: number | null;
   resultCode: number | null;
-  result: any;
+  /** On success: CloudStack's `jobresult` (e.g. `{ virtualmachine: {...} }`), CLM's task results. */
+  result: JsonValue;
   error: { code: number; csErrorCode: number | null; text: string } | null;
   command: string | null;
   created: string | null;
   completed: string | null;
-  raw: any;
+  /** The whole status object as the server sent it. */
+  raw: JsonValue;
   /** Milliseconds since the wait started (statuses passed to onProgress). */
   elapsedMs?: number;
   /** Estimated milliseconds to completion, from the progress so far (onProgress). */
@@ -215,7 +277,7 @@ impl JobClient {
     }
 
     /// Runs a synchronous command (e.g. `listZones`); resolves with the response object.
-    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<JsonValue>")]
     pub fn call(
         &self,
         command: String,
@@ -235,7 +297,7 @@ impl JobClient {
     /// `TypeError` for anything else.
     pub fn resume(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "{ jobId: string; resourceId?: string | null; command?: string }")] token: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ResumeToken")] token: JsValue,
     ) -> Result<Job, JsValue> {
         const WHAT: &str = "invalid resume token";
         if !token.is_object() {
@@ -289,7 +351,7 @@ impl JobClient {
     #[wasm_bindgen(unchecked_return_type = "AsyncIterableIterator<JobStatus>")]
     pub fn watch(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Array<Job | { jobId: string; command?: string }>")] jobs: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Array<Job | ResumeToken>")] jobs: JsValue,
     ) -> Result<JsValue, JsValue> {
         let list: js_sys::Array = jobs.dyn_into().map_err(|_| convert::type_error("watch takes an array of jobs"))?;
         let submitted = list.iter().map(|job| job_from_js(&job)).collect::<Result<Vec<_>, _>>()?;
@@ -442,7 +504,7 @@ async fn supervise(
 ) -> Result<JsValue, JsValue> {
     if let Some(signal) = &options.signal {
         if signal.aborted() {
-            return Err(abort::aborted(signal.clone()).await);
+            return Err(abort::aborted(signal.clone(), job_id).await);
         }
     }
     let stop = async {
@@ -450,19 +512,20 @@ async fn supervise(
             match options.timeout_ms {
                 Some(ms) => {
                     abort::sleep_ms(ms).await;
-                    abort::named_error(
+                    abort::stopped_waiting(
                         "TimeoutError",
                         &format!(
                             "stopped waiting for job {job_id} after {} ms; the job may still be running",
                             convert::js_number_text(ms)
                         ),
+                        job_id,
                     )
                 }
                 None => std::future::pending().await,
             }
         };
         match options.signal.clone() {
-            Some(signal) => match abort::race(abort::aborted(signal), timeout).await {
+            Some(signal) => match abort::race(abort::aborted(signal, job_id), timeout).await {
                 abort::First::Left(error) | abort::First::Right(error) => error,
             },
             None => timeout.await,
@@ -471,10 +534,7 @@ async fn supervise(
     match abort::race(waiting, stop).await {
         abort::First::Left(Ok(snapshot)) => to_js(&snapshot),
         abort::First::Left(Err(error)) => Err(error_to_js(&error)),
-        abort::First::Right(error) => {
-            let _ = js_sys::Reflect::set(&error, &"jobId".into(), &job_id.into());
-            Err(error)
-        }
+        abort::First::Right(error) => Err(error),
     }
 }
 
@@ -543,7 +603,7 @@ impl Job {
     }
 
     /// `JSON.stringify(job)` gives a resume token: `{ jobId, resourceId, command }`.
-    #[wasm_bindgen(js_name = toJSON)]
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "ResumeToken")]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
         // Keys in the order a JSON object map held them (alphabetical).
         let token = js_sys::Object::new();

@@ -1,5 +1,8 @@
 // Compiled by the package tests with `tsc --noEmit`: the declarations a consumer sees.
-import init, { initSync, Job, JobClient, type JobClientOptions, type JobStatus } from 'jobwire';
+import init, {
+  initSync, Job, JobClient, JobFailedError, JobwireError, TransportError,
+  type JobClientOptions, type JobStatus, type JsonValue, type ResumeToken, type StoppedWaiting,
+} from 'jobwire';
 
 await init();
 initSync; // exported for Workers that import the .wasm as a module
@@ -19,3 +22,36 @@ console.log(resourceId, state, polled.error?.code, zones);
 new JobClient({ endpoint: 'http://x/', response: 'yaml' });
 // @ts-expect-error endpoint is required
 new JobClient({});
+
+// Results and raw answers are JSON values, not `any`: narrowing is required.
+const result: JsonValue = status.result;
+// @ts-expect-error a JsonValue may be null or a string: no blind property access
+status.result.virtualmachine;
+if (result !== null && typeof result === 'object' && !Array.isArray(result)) {
+  const vm: JsonValue = result.virtualmachine;
+  console.log(vm);
+}
+const token: ResumeToken = job.toJSON();
+client.resume(token);
+client.watch([job, token]);
+
+// Errors are classes: instanceof narrows to their fields.
+try {
+  await job.wait({ timeoutMs: 1000, signal: AbortSignal.timeout(2000) });
+} catch (err) {
+  if (err instanceof JobFailedError) {
+    const code: number = err.code;
+    const cserrorcode: number | undefined = err.cserrorcode;
+    const raw: JsonValue = err.raw;
+    const name: 'JobFailedError' = err.name;
+    console.log(code, cserrorcode, raw, name, err.jobId, err.errortext, err.message);
+  } else if (err instanceof TransportError) {
+    const status: number | undefined = err.status;
+    console.log(status);
+  } else if (err instanceof DOMException) {
+    const stopped = err as StoppedWaiting;
+    console.log(stopped.name, stopped.jobId);
+  }
+  const base: Error = new JobwireError('x');
+  console.log(base);
+}

@@ -234,6 +234,40 @@ async fn concurrent_waits_of_one_job_poll_it_once() {
     }
 }
 
+/// Each of two shared waits keeps its own deadline: the one that joined late does not end with
+/// the first one's timeout, it goes on polling until its own deadline has passed too.
+#[tokio::test]
+async fn a_late_joining_wait_keeps_its_own_deadline() {
+    const DEADLINE_MS: u64 = 700;
+    const JOINS_AFTER_MS: u64 = 400;
+    for long_poll_secs in [None, Some(5)] {
+        let endpoint = start_server(60_000).await.unwrap();
+        let policy = PollPolicy { deadline: Some(Duration::from_millis(DEADLINE_MS)), ..fast_policy() };
+        let client =
+            JobClient::new(ClientConfig { long_poll_secs, policy, ..config(endpoint, api_key(), Format::Json) })
+                .unwrap();
+        let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+        let begun = std::time::Instant::now();
+        let first = client.wait(&job.job_id, |_| {});
+        let late = async {
+            tokio::time::sleep(std::time::Duration::from_millis(JOINS_AFTER_MS)).await;
+            let joined = std::time::Instant::now();
+            (client.wait(&job.job_id, |_| {}).await, joined.elapsed())
+        };
+        let (first, (late, late_waited)) = tokio::join!(first, late);
+        assert!(matches!(first, Err(Error::WaitTimedOut { .. })), "{long_poll_secs:?}: {first:?}");
+        match late {
+            Err(Error::WaitTimedOut { waited_ms, .. }) => {
+                // Its own deadline, counted from when it began, not the first wait's.
+                assert!(waited_ms >= DEADLINE_MS, "{long_poll_secs:?}: waited {waited_ms} ms");
+                assert!(late_waited >= std::time::Duration::from_millis(DEADLINE_MS), "{late_waited:?}");
+                assert!(begun.elapsed() >= std::time::Duration::from_millis(JOINS_AFTER_MS + DEADLINE_MS));
+            }
+            other => panic!("{long_poll_secs:?}: expected WaitTimedOut, got {other:?}"),
+        }
+    }
+}
+
 /// The same status request asked for twice at once goes out once; both get its answer.
 #[tokio::test]
 async fn identical_polls_at_once_are_sent_once() {

@@ -519,8 +519,7 @@ impl ClmClient {
     /// [`Error::WaitTimedOut`] when the policy's deadline passes (the task may still run), or a
     /// transport/protocol error after the retry budget.
     pub async fn wait_job(&self, job: &SubmittedJob, mut on_event: impl FnMut(WaitEvent<'_>)) -> Result<JobSnapshot> {
-        let wait = async |relay: &mut dyn FnMut(WaitEvent<'_>)| driver::wait_job(self, job, relay).await;
-        self.waits.run(&job.job_id, &mut on_event, wait).await
+        driver::shared_wait(self, &self.waits, job, &mut on_event).await
     }
 
     /// The result of a finished task (`GET csm/task/{id}/result`): a search's `SearchResults`

@@ -16,6 +16,7 @@ use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpResponse, TransportError};
 
+use super::share::Flights;
 use super::{SubmittedJob, WaitEvent};
 
 /// Where a request's delays are reported: how long, why, after how many failures in a row.
@@ -133,6 +134,31 @@ pub(crate) trait JobSource {
     ) -> Result<(JobSnapshot, bool)>;
 }
 
+/// [`wait_job`] shared by the concurrent waits of one job on `waits` (see
+/// [`JobClient::wait_job`](super::JobClient::wait_job)). Each wait keeps its own deadline: one
+/// that joined another's wait late does not end with that wait's timeout, but goes on (leading
+/// now) until its own deadline passes.
+pub(crate) async fn shared_wait<S: JobSource>(
+    source: &S,
+    waits: &Flights<JobSnapshot>,
+    job: &SubmittedJob,
+    on_event: &mut dyn FnMut(WaitEvent<'_>),
+) -> Result<JobSnapshot> {
+    let started = Instant::now();
+    loop {
+        let wait = async |relay: &mut dyn FnMut(WaitEvent<'_>)| wait_job(source, job, started, relay).await;
+        match waits.run(&job.job_id, on_event, wait).await {
+            Err(Error::WaitTimedOut { .. }) if !deadline_passed(source.policy(), started) => continue,
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Whether a wait begun at `started` has used up the policy's deadline.
+fn deadline_passed(policy: &PollPolicy, started: Instant) -> bool {
+    policy.deadline.is_some_and(|deadline| started.elapsed() >= deadline)
+}
+
 /// Polls `job` until it finishes, reporting every status and every chosen delay with its
 /// reason. While the server honours long-polls the next request goes out as soon as the
 /// previous one returns (the server did the waiting); otherwise the policy's backoff spaces
@@ -145,10 +171,10 @@ pub(crate) trait JobSource {
 pub(crate) async fn wait_job<S: JobSource>(
     source: &S,
     job: &SubmittedJob,
+    started: Instant,
     on_event: &mut dyn FnMut(WaitEvent<'_>),
 ) -> Result<JobSnapshot> {
     let policy = source.policy();
-    let started = Instant::now();
     let mut waiter = schedule(source, job, started);
     let mut server_waits = source.long_poll_secs().is_some();
     let mut seen_pending = false;

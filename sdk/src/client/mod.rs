@@ -543,10 +543,10 @@ impl JobClient {
     ///
     /// Concurrent waits of one job (on this client or its clones) share one wait: the job is
     /// polled once for all of them, each gets every status and delay from when it began and
-    /// the outcome. Stopping one of them does not stop the others.
+    /// the outcome. Stopping one of them does not stop the others, and each keeps its own
+    /// deadline (counted from when it began).
     pub async fn wait_job(&self, job: &SubmittedJob, mut on_event: impl FnMut(WaitEvent<'_>)) -> Result<JobSnapshot> {
-        let wait = async |relay: &mut dyn FnMut(WaitEvent<'_>)| driver::wait_job(self, job, relay).await;
-        self.waits.run(&job.job_id, &mut on_event, wait).await
+        driver::shared_wait(self, &self.waits, job, &mut on_event).await
     }
 }
 

@@ -295,10 +295,7 @@ impl JobClient {
 
     /// A `Job` handle from a resume token (`JSON.parse(JSON.stringify(job))`); throws
     /// `TypeError` for anything else.
-    pub fn resume(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "ResumeToken")] token: JsValue,
-    ) -> Result<Job, JsValue> {
+    pub fn resume(&self, #[wasm_bindgen(unchecked_param_type = "ResumeToken")] token: JsValue) -> Result<Job, JsValue> {
         const WHAT: &str = "invalid resume token";
         if !token.is_object() {
             return Err(convert::type_error(&format!("{WHAT}: expected an object")));

@@ -3,7 +3,8 @@
 
 #[cfg(target_arch = "wasm32")]
 mod fetch;
-#[cfg(target_arch = "wasm32")]
+// For the JS API's `timeoutMs`.
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub(crate) use fetch::sleep_ms;
 #[cfg(target_arch = "wasm32")]
 pub use fetch::{send, sleep, unix_now};

@@ -1,6 +1,8 @@
-// The job every environment runs with the package it imported: submit a deploy, wait for it
-// with progress, and report what came back. Options arrive in the page's query string.
-export async function runJob(JobClient, search) {
+// The job every environment runs with the package it imported (`jobwire`, the module
+// namespace): submit a deploy, wait for it with progress, and report what came back. Options
+// arrive in the page's query string.
+export async function runJob(jobwire, search) {
+  const { JobClient, ApiError, JobwireError } = jobwire;
   const query = new URLSearchParams(search);
   const client = new JobClient({
     protocol: 'cloudstack',
@@ -20,7 +22,13 @@ export async function runJob(JobClient, search) {
   const controller = new AbortController();
   const aborted = job.wait({ signal: controller.signal }).then(() => 'resolved', (err) => err.name);
   controller.abort();
+  // Refusals are instances of the classes the package exports, however it was loaded.
+  const refused = await client.submit('frobnicate', {}).then(
+    () => 'resolved',
+    (err) => `${err.name} ${err instanceof ApiError && err instanceof JobwireError} ${err.code}`,
+  );
   return {
+    refused,
     jobId: job.id,
     resourceId: job.resourceId,
     state: status.state,

@@ -1,9 +1,9 @@
 // Imported by name, as an app would after `npm install jobwire`; Vite bundles the glue and
 // emits the .wasm as an asset.
-import init, { JobClient } from 'jobwire';
+import init, * as jobwire from 'jobwire';
 import { report, runJob } from '../shared/run-job.js';
 
 report(async () => {
   await init();
-  return runJob(JobClient, location.search);
+  return runJob(jobwire, location.search);
 });

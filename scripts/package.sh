@@ -67,21 +67,31 @@ JS
 cat > "$OUT/README.md" <<'MD'
 # jobwire
 
-Turns the asynchronous-job APIs of cloud platforms (Apache CloudStack) into plain promises.
-Rust compiled to WebAssembly; ES module only; TypeScript declarations included.
+Turns the asynchronous-job APIs of cloud platforms (Apache CloudStack, BMC Cloud Lifecycle
+Management) into plain promises. Rust compiled to WebAssembly; ES module only; TypeScript
+declarations included.
 
 ```js
 import init, { JobClient } from 'jobwire';
 await init();   // browsers/Workers: loads jobwire_bg.wasm; Node: already done, a no-op
 
-const client = new JobClient({ endpoint: 'https://cloud.example/client/api', apiKey, secretKey });
+const client = new JobClient({ protocol: 'cloudstack', endpoint: 'https://cloud.example/client/api', apiKey, secretKey });
+// or { protocol: 'cloudstack', endpoint, username, password, domain }   (session login)
+// or { protocol: 'clm', endpoint, username, password }                   (token login)
 const job = await client.submit('deployVirtualMachine', { zoneid, serviceofferingid, templateid });
 job.id; job.resourceId;                          // known at once
-const status = await job.wait((s) => console.log(s.state, s.progress));
-status.result.virtualmachine.id;                 // === job.resourceId
+const status = await job.poll();                 // { state: 'pending', progress, ... }
+const result = await job.wait({ signal, timeoutMs: 600_000, onProgress: (s) => console.log(s.progress, s.etaMs) });
+result.virtualmachine.id;                        // === job.resourceId
+const volume = await client.run('createVolume', { zoneid, diskofferingid, name }, { signal });
 const token = JSON.stringify(job);               // { jobId, resourceId, command }: resume later
-client.job(JSON.parse(token).jobId).wait();
+await client.resume(JSON.parse(token)).wait();
+for await (const update of client.watch([job, token])) { /* every change, until all finish */ }
 ```
+
+`wait()` and `run()` resolve with the job's result (CloudStack's `jobresult`, CLM's task
+results); `onProgress` receives every status (`state`, `progress` that never goes down,
+`elapsedMs`, `etaMs`, `raw`, …), the final one included.
 
 Waiting is cheap: two `wait()`s (or `poll()`s) of one job at once send one request for both;
 without long-polls (`longPollSecs: 0`, or a server that ignores `Prefer: wait`) the client polls

@@ -32,8 +32,8 @@ if (process.env.MODE === 'submit') {
   const waited = tokens.slice(0, half).map(async (token) => {
     const job = client.resume(token);
     try {
-      const status = await job.wait();
-      report({ jobId: job.id, state: status.state, via: 'resume', vm: status.result?.virtualmachine?.id });
+      const result = await job.wait(); // resolves only when the job succeeded
+      report({ jobId: job.id, state: 'succeeded', via: 'resume', vm: result?.virtualmachine?.id });
     } catch (err) {
       report({ jobId: job.id, state: err.name === 'JobFailedError' ? 'failed' : `error ${err.name}: ${err.message}`, via: 'resume' });
     }

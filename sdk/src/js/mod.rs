@@ -17,6 +17,7 @@ use crate::client::{
     SubmittedJob, WaitEvent,
 };
 use crate::protocol::Format;
+use serde_json::Value;
 use backend::Backend;
 use convert::{error_to_js, to_js};
 
@@ -311,8 +312,9 @@ impl JobClient {
         Ok(Job { client: self.inner.clone(), submitted })
     }
 
-    /// Submits an async command and waits for it: `submit` then `job.wait(options)`.
-    #[wasm_bindgen(unchecked_return_type = "Promise<JobStatus>")]
+    /// Submits an async command and waits for it: `submit` then `job.wait(options)`; resolves
+    /// with the job's result (CLM: the operation's result objects).
+    #[wasm_bindgen(unchecked_return_type = "Promise<JsonValue>")]
     pub fn run(
         &self,
         command: String,
@@ -492,8 +494,8 @@ async fn wait_for(client: Backend, submitted: SubmittedJob, options: WaitOptions
     supervise(waiting, &job_id, &options).await
 }
 
-/// Runs a wait until it ends or the caller stops waiting (signal, timeout). Stopping drops the
-/// wait: no request goes out afterwards; the job itself is untouched.
+/// Runs a wait until it ends or the caller stops waiting (signal, timeout): the job's result on
+/// success. Stopping drops the wait: no request goes out afterwards; the job itself is untouched.
 async fn supervise(
     waiting: impl std::future::Future<Output = crate::Result<crate::JobSnapshot>>,
     job_id: &str,
@@ -529,7 +531,7 @@ async fn supervise(
         }
     };
     match abort::race(waiting, stop).await {
-        abort::First::Left(Ok(snapshot)) => to_js(&snapshot),
+        abort::First::Left(Ok(snapshot)) => convert::value_to_js(snapshot.result.as_ref().unwrap_or(&Value::Null)),
         abort::First::Left(Err(error)) => Err(error_to_js(&error)),
         abort::First::Right(error) => Err(error),
     }
@@ -584,10 +586,12 @@ impl Job {
         })
     }
 
-    /// Waits until the job finishes: resolves with the final status on success; rejects with
-    /// `JobFailedError` when the job failed, `AbortError` (or the signal's reason) / `TimeoutError`
-    /// when the caller stopped waiting — the job may still run and this handle stays usable.
-    #[wasm_bindgen(unchecked_return_type = "Promise<JobStatus>")]
+    /// Waits until the job finishes: resolves with its result on success (CloudStack's
+    /// `jobresult`, e.g. `{ virtualmachine: {...} }`; CLM's task results; `onProgress` saw the
+    /// final status); rejects with `JobFailedError` when the job failed, `AbortError` (or the
+    /// signal's reason) / `TimeoutError` when the caller stopped waiting — the job may still
+    /// run and this handle stays usable.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JsonValue>")]
     pub fn wait(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions | ((status: JobStatus) => void)")] options: Option<

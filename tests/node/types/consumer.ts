@@ -12,11 +12,12 @@ const client = new JobClient(options);
 const job: Job = await client.submit('deployVirtualMachine', { zoneid: 'z', cpunumber: 2, startvm: true });
 const id: string = job.id;
 const resourceId: string | undefined = job.resourceId;
-const status: JobStatus = await job.wait((s: JobStatus) => console.log(s.state, s.progress));
-const state: 'pending' | 'succeeded' | 'failed' | 'cancelled' = status.state;
+let last: JobStatus | undefined;
+const result: JsonValue = await job.wait((s: JobStatus) => { last = s; });
+const state: 'pending' | 'succeeded' | 'failed' | 'cancelled' | undefined = last?.state;
 const polled: JobStatus = await client.job(id).poll();
 const zones: unknown = await client.call('listZones', undefined);
-console.log(resourceId, state, polled.error?.code, zones);
+console.log(resourceId, state, polled.error?.code, zones, result);
 
 // @ts-expect-error response is 'json' or 'xml'
 new JobClient({ endpoint: 'http://x/', response: 'yaml' });
@@ -24,9 +25,10 @@ new JobClient({ endpoint: 'http://x/', response: 'yaml' });
 new JobClient({});
 
 // Results and raw answers are JSON values, not `any`: narrowing is required.
-const result: JsonValue = status.result;
 // @ts-expect-error a JsonValue may be null or a string: no blind property access
-status.result.virtualmachine;
+polled.result.virtualmachine;
+// @ts-expect-error wait() resolves with the result, not a status
+(await job.wait()).state;
 if (result !== null && typeof result === 'object' && !Array.isArray(result)) {
   const vm: JsonValue = result.virtualmachine;
   console.log(vm);

@@ -17,7 +17,7 @@ export async function runJob(jobwire, search) {
     templateid: query.get('templateid'),
   });
   const states = [];
-  const status = await job.wait({ onProgress: (s) => states.push(s.state), timeoutMs: 60000 });
+  const result = await job.wait({ onProgress: (s) => states.push(s.state), timeoutMs: 60000 });
   // An aborted wait rejects with an AbortError and sends nothing more.
   const controller = new AbortController();
   const aborted = job.wait({ signal: controller.signal }).then(() => 'resolved', (err) => err.name);
@@ -31,8 +31,7 @@ export async function runJob(jobwire, search) {
     refused,
     jobId: job.id,
     resourceId: job.resourceId,
-    state: status.state,
-    vmId: status.result?.virtualmachine?.id,
+    vmId: result?.virtualmachine?.id,
     states,
     abortedWait: await aborted,
     token: JSON.parse(JSON.stringify(job)),

@@ -17,9 +17,9 @@ use crate::client::{
     SubmittedJob, WaitEvent,
 };
 use crate::protocol::Format;
-use serde_json::Value;
 use backend::Backend;
 use convert::{error_to_js, to_js};
+use serde_json::Value;
 
 /// Options of `new JobClient({...})`.
 struct ClientOptions {

@@ -12,6 +12,10 @@ CARGO="${NATIVE_CARGO:-$HOME/.cargo/bin/cargo}"
 PKG="${JOBWIRE_PKG:-$ROOT/pkg}"
 PEER="$ROOT/tests/bench/peer"
 
+# The peer packages: bundled for the size comparison, and core-lro's poller is a per-job row.
+echo "== bench-sdk: npm ci in tests/bench/peer (esbuild, @azure/core-lro, fast-xml-parser, @azure/core-rest-pipeline)" >&2
+(cd "$PEER" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
 echo "== bench-sdk: cargo build --profile server (jobwire-bench)"
 "$CARGO" build --profile server -q -p jobwire-e2e --bin jobwire-bench
 RUST_LOG=off "$CARGO_TARGET_DIR/server/jobwire-bench"
@@ -20,8 +24,6 @@ echo
 echo "### Package size: the npm package vs a JavaScript peer bundle"
 echo
 [ -f "$PKG/jobwire_bg.wasm" ] || { echo "bench-sdk: no package in $PKG (run ./dev package)" >&2; exit 1; }
-echo "== bench-sdk: npm ci in tests/bench/peer (esbuild, @azure/core-lro, fast-xml-parser, @azure/core-rest-pipeline)" >&2
-(cd "$PEER" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 for entry in poller poller-pipeline; do

@@ -103,6 +103,8 @@ enum Way {
     Backoff,
     ClmRun,
     Fixed(u64),
+    /// `@azure/core-lro`'s poller with its defaults, in Node (tests/bench/peer/corelro.mjs).
+    CoreLro,
 }
 
 impl Way {
@@ -114,6 +116,7 @@ impl Way {
             }
             Way::ClmRun => "Jobwire CLM `run()` (operation held, `timeout` 30 s)".into(),
             Way::Fixed(ms) => format!("fixed {} s polling (`poll()` loop: cs, cloudmonkey, libcloud)", ms / 1000),
+            Way::CoreLro => "`@azure/core-lro` 3.3.1 `createHttpPoller`, defaults (Node, adapted to CloudStack)".into(),
         }
     }
 }
@@ -137,6 +140,49 @@ async fn wait_one(way: Way, client: &JobClient, job: &SubmittedJob) -> jobwire::
         },
         _ => client.wait_job(job, |_| {}).await,
     }
+}
+
+/// The core-lro row: `n` jobs waited for by `tests/bench/peer/corelro.mjs` in Node, `None` when
+/// Node or the peer packages (`npm ci` in tests/bench/peer) are missing.
+async fn per_job_core_lro(server: Arc<Server>, n: usize) -> Option<PerJob> {
+    let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
+    if !peer.join("node_modules/@azure/core-lro").is_dir() {
+        eprintln!("jobwire-bench: no core-lro row ({} has no node_modules; npm ci there)", peer.display());
+        return None;
+    }
+    let deploy = format!("zoneid={}&serviceofferingid={}&templateid={}", ids::ZONE, ids::SMALL, ids::TEMPLATE);
+    let mut command = std::process::Command::new("node");
+    command
+        .arg("corelro.mjs")
+        .current_dir(&peer)
+        .env("JOBWIRE_API", &server.api)
+        .env("JOBWIRE_API_KEY", demo::API_KEY)
+        .env("JOBWIRE_SECRET_KEY", demo::SECRET_KEY)
+        .env("JOBWIRE_JOBS", n.to_string())
+        .env("JOBWIRE_SPACING_MS", "250")
+        .env("JOBWIRE_DEPLOY", deploy);
+    // Node reports wall-clock times; the server's finishes are `Instant`s: one anchor maps them.
+    let anchor = (Instant::now(), std::time::SystemTime::now());
+    let output = match tokio::task::spawn_blocking(move || command.output()).await {
+        Ok(Ok(output)) if output.status.success() => output,
+        other => {
+            eprintln!("jobwire-bench: corelro.mjs failed: {other:?}");
+            return None;
+        }
+    };
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    let anchor_unix_ms = anchor.1.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64() * 1000.0;
+    let unix_ms = |at: Instant| anchor_unix_ms + ms_between(anchor.0, at);
+    let done = report["jobs"].as_array().cloned().unwrap_or_default();
+    let lags: Vec<f64> = done
+        .iter()
+        .filter_map(|job| {
+            let finished = server.finished_at(job["jobId"].as_str()?)?;
+            Some(job["resolvedAtMs"].as_f64()? - unix_ms(finished))
+        })
+        .collect();
+    let requests = report["requests"].as_u64().unwrap_or(0);
+    Some(PerJob { way: Way::CoreLro, jobs: n, requests, failures: n - lags.len(), lags })
 }
 
 async fn per_job_way(server: Arc<Server>, way: Way, n: usize) -> PerJob {
@@ -187,10 +233,12 @@ async fn per_job(servers: &Handle, n: usize) {
     let started = Instant::now();
     let ways = [Way::LongPoll, Way::Backoff, Way::ClmRun, Way::Fixed(1000), Way::Fixed(2000)];
     let runs = ways.map(|way| tokio::task::spawn_local(per_job_way(Arc::clone(&server), way, n)));
+    let core_lro = tokio::task::spawn_local(per_job_core_lro(Arc::clone(&server), n));
     let mut rows = Vec::new();
     for run in runs {
         rows.push(run.await.expect("bench task"));
     }
+    rows.extend(core_lro.await.expect("bench task"));
     println!("| way of waiting | requests/job | lag p50 | lag p95 | jobs failed |");
     println!("|---|---:|---:|---:|---:|");
     for row in &rows {
@@ -232,6 +280,18 @@ async fn per_job(servers: &Handle, n: usize) {
             fmt_ms(Some(p50(one_second))),
             yes(met)
         );
+    }
+    if let Some(peer) = find(|w| matches!(w, Way::CoreLro)) {
+        for (label, row) in
+            [("long-poll", find(|w| matches!(w, Way::LongPoll))), ("no long-poll", find(|w| matches!(w, Way::Backoff)))]
+        {
+            println!(
+                "| (no goal) CloudStack ({label}) vs `@azure/core-lro` defaults | {:.1}× fewer requests, p50 {} vs {} | — |",
+                per_job_requests(Some(peer)) / per_job_requests(row),
+                fmt_ms(Some(p50(row))),
+                fmt_ms(Some(p50(Some(peer))))
+            );
+        }
     }
 }
 

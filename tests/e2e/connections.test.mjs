@@ -2,9 +2,9 @@
 // CloudStack one, raw XML / Task JSON and copy buttons, notifications of finished jobs, and
 // phone / desktop widths without horizontal overflow.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { join } from 'node:path';
-import { artifacts, launchBrowser, startServer, watchErrors } from './support.mjs';
+import { artifacts, browser, server, startServer, watchErrors, withServerAndBrowser } from './support.mjs';
 
 const API_KEY = 'demo-api-key-0123456789abcdef';
 const SECRET = 'demo-secret-key-do-not-use-in-production';
@@ -12,18 +12,7 @@ const PASSWORD = 'demo-password';
 const DESKTOP = { width: 1280, height: 720 };
 const PHONE = { width: 390, height: 844 };
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer({ jobDurationMs: 1500 });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+withServerAndBrowser({ jobDurationMs: 1500 });
 
 /** Waits for the CloudStack submit form of the active connection, pickers filled. */
 async function cloudStackFormReady(page) {

@@ -2,22 +2,11 @@
 // listApis-generated form, watch jobs go from pending to succeeded, a capacity failure, reload
 // and resume, filters in a shared URL, dark mode, keyboard, XSS, virtualization, CSP.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { join } from 'node:path';
-import { artifacts, launchBrowser, startServer, watchErrors } from './support.mjs';
+import { artifacts, browser, server, startServer, watchErrors, withServerAndBrowser } from './support.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer({ jobDurationMs: 1500 });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+withServerAndBrowser({ jobDurationMs: 1500 });
 
 const HUGE = 'Huge Instance — 512 vCPU, 8 TB RAM';
 

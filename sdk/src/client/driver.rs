@@ -154,6 +154,23 @@ pub(crate) async fn shared_wait<S: JobSource>(
     }
 }
 
+/// [`shared_wait`] for a job known by its id only, reporting just the statuses: what both
+/// clients' `wait(job_id, on_update)` do.
+pub(crate) async fn wait_by_id<S: JobSource>(
+    source: &S,
+    waits: &Flights<JobSnapshot>,
+    job_id: &str,
+    on_update: &mut dyn FnMut(&JobSnapshot),
+) -> Result<JobSnapshot> {
+    let job = SubmittedJob { job_id: job_id.into(), resource_id: None, command: String::new(), submitted_at: None };
+    let mut on_event = |event: WaitEvent<'_>| {
+        if let WaitEvent::Status(status) = event {
+            on_update(status);
+        }
+    };
+    shared_wait(source, waits, &job, &mut on_event).await
+}
+
 /// Whether a wait begun at `started` has used up the policy's deadline.
 fn deadline_passed(policy: &PollPolicy, started: Instant) -> bool {
     policy.deadline.is_some_and(|deadline| started.elapsed() >= deadline)

@@ -522,13 +522,7 @@ impl JobClient {
     /// # Errors
     /// As [`JobClient::wait_job`].
     pub async fn wait(&self, job_id: &str, mut on_update: impl FnMut(&JobSnapshot)) -> Result<JobSnapshot> {
-        let job = SubmittedJob { job_id: job_id.into(), resource_id: None, command: String::new(), submitted_at: None };
-        self.wait_job(&job, |event| {
-            if let WaitEvent::Status(status) = event {
-                on_update(status);
-            }
-        })
-        .await
+        driver::wait_by_id(self, &self.waits, job_id, &mut on_update).await
     }
 
     /// Polls `job` until it finishes, reporting every status and every chosen delay with its

@@ -16,6 +16,7 @@ use crate::client::{
     ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, JobClient as CoreClient, SessionCredentials,
     SubmittedJob, WaitEvent,
 };
+use crate::engine::PollPolicy;
 use crate::protocol::Format;
 use backend::Backend;
 use convert::{error_to_js, to_js};
@@ -38,6 +39,19 @@ struct ClientOptions {
 }
 
 impl ClientOptions {
+    /// The waiting options both protocols share: long-polls (0 turns them off), retries, deadline.
+    fn apply_waiting(&self, long_poll_secs: &mut Option<u32>, max_retries: &mut u32, policy: &mut PollPolicy) {
+        if let Some(secs) = self.long_poll_secs {
+            *long_poll_secs = (secs > 0).then_some(secs);
+        }
+        if let Some(retries) = self.max_retries {
+            *max_retries = retries;
+        }
+        if let Some(ms) = self.deadline_ms {
+            policy.deadline = Some(crate::time::Duration::from_millis(ms));
+        }
+    }
+
     /// Reads the options object; a missing `endpoint` or a field of the wrong type is a
     /// `TypeError`, unknown fields are ignored.
     fn from_js(options: &JsValue) -> Result<Self, JsValue> {
@@ -236,7 +250,9 @@ impl JobClient {
                 return Err(convert::type_error(&format!("response must be \"json\" or \"xml\", got {other:?}")))
             }
         };
-        let credentials = match (options.api_key, options.secret_key, options.username, options.password) {
+        let mut config = ClientConfig { format, ..ClientConfig::new(options.endpoint.clone()) };
+        options.apply_waiting(&mut config.long_poll_secs, &mut config.max_retries, &mut config.policy);
+        config.credentials = match (options.api_key, options.secret_key, options.username, options.password) {
             (Some(api_key), Some(secret_key), None, None) => {
                 Credentials::ApiKey(ApiKeyCredentials { api_key, secret_key })
             }
@@ -248,16 +264,6 @@ impl JobClient {
             (None, None, None, None) => Credentials::None,
             _ => return Err(convert::type_error("give either apiKey with secretKey, or username with password")),
         };
-        let mut config = ClientConfig { credentials, format, ..ClientConfig::new(options.endpoint) };
-        if let Some(secs) = options.long_poll_secs {
-            config.long_poll_secs = (secs > 0).then_some(secs);
-        }
-        if let Some(retries) = options.max_retries {
-            config.max_retries = retries;
-        }
-        if let Some(ms) = options.deadline_ms {
-            config.policy.deadline = Some(crate::time::Duration::from_millis(ms));
-        }
         config.initial_delays = options.initial_delays;
         let inner = CoreClient::new(config).map_err(|e| error_to_js(&e))?;
         Ok(JobClient { inner: Backend::CloudStack(inner) })
@@ -360,23 +366,15 @@ impl JobClient {
 
 impl JobClient {
     /// `{ protocol: 'clm', endpoint, username, password }`: token login at `endpoint/csm/login`.
-    fn new_clm(options: ClientOptions) -> Result<JobClient, JsValue> {
-        let (Some(username), Some(password)) = (options.username, options.password) else {
+    fn new_clm(mut options: ClientOptions) -> Result<JobClient, JsValue> {
+        let (Some(username), Some(password)) = (options.username.take(), options.password.take()) else {
             return Err(convert::type_error("protocol \"clm\" needs username and password"));
         };
         if options.api_key.is_some() || options.secret_key.is_some() {
             return Err(convert::type_error("protocol \"clm\" has no API keys; give username and password"));
         }
-        let mut config = ClmConfig::new(options.endpoint, username, password);
-        if let Some(secs) = options.long_poll_secs {
-            config.long_poll_secs = (secs > 0).then_some(secs);
-        }
-        if let Some(retries) = options.max_retries {
-            config.max_retries = retries;
-        }
-        if let Some(ms) = options.deadline_ms {
-            config.policy.deadline = Some(crate::time::Duration::from_millis(ms));
-        }
+        let mut config = ClmConfig::new(options.endpoint.clone(), username, password);
+        options.apply_waiting(&mut config.long_poll_secs, &mut config.max_retries, &mut config.policy);
         let inner = ClmClient::new(config).map_err(|e| error_to_js(&e))?;
         Ok(JobClient { inner: Backend::Clm(inner) })
     }

@@ -334,13 +334,15 @@ fn cloud_class(value: &Value) -> Option<String> {
 }
 
 /// A dotted Java binary class name: identifier characters (`$` included, for nested classes)
-/// separated by single dots.
+/// separated by single dots. ASCII only: CLM's classes (`com.bmc.cloud…`) are, and Unicode's
+/// letter tables would cost the wasm ~2 KB gzipped; a result under any other prefix is kept as
+/// the string it is, never lost.
 fn is_java_class_name(text: &str) -> bool {
     !text.is_empty()
         && text.split('.').all(|part| {
             let mut chars = part.chars();
-            chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
-                && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
         })
 }
 
@@ -450,7 +452,16 @@ mod tests {
         assert_eq!(entry.value, json!({"pageNo": 1}));
         assert!(entry.is_decoded());
 
-        for text in ["com.example.Foo:{broken", "http://host/x", "Status:1", "not json", "a..b:{}", ":{}", ""] {
+        for text in [
+            "com.example.Foo:{broken",
+            "http://host/x",
+            "Status:1",
+            "not json",
+            "a..b:{}",
+            ":{}",
+            "",
+            "com.bmc.Ünïcode:{}",
+        ] {
             let entry = ResultEntry::decode_str(text);
             assert_eq!(entry.value, Value::String(text.into()), "{text:?}");
             assert_eq!(entry.java_class, None, "{text:?}");

@@ -64,6 +64,21 @@ export * from './jobwire.js';
 export { default } from './jobwire.js';
 JS
 
+# The default entry for browsers, Workers and bundlers: the same, initialised at import (top-level
+# await) from `jobwire_bg.wasm` next to the glue, so `import { JobClient } from 'jobwire'` is all
+# an app writes. `jobwire/manual` is the bare glue, for hosts that must hand `init()` the module.
+cat > "$OUT/index.js" <<'JS'
+// jobwire for browsers, Workers and bundlers: fetches and instantiates jobwire_bg.wasm (next to
+// this file) when imported, so the exports are usable at once. `await init()` is then a no-op.
+// Where the .wasm cannot be fetched from here, import 'jobwire/manual' and call init() yourself.
+import init from './jobwire.js';
+
+await init();
+
+export * from './jobwire.js';
+export { default } from './jobwire.js';
+JS
+
 cat > "$OUT/README.md" <<'MD'
 # jobwire
 
@@ -72,8 +87,7 @@ Management) into plain promises. Rust compiled to WebAssembly; ES module only; T
 declarations included.
 
 ```js
-import init, { JobClient } from 'jobwire';
-await init();   // browsers/Workers: loads jobwire_bg.wasm; Node: already done, a no-op
+import { JobClient } from 'jobwire';   // ready when imported: the .wasm loads at import
 
 const client = new JobClient({ protocol: 'cloudstack', endpoint: 'https://cloud.example/client/api', apiKey, secretKey });
 // or { protocol: 'cloudstack', endpoint, username, password, domain }   (session login)
@@ -118,15 +132,19 @@ catch (err) {
 
 ## Where it runs
 
-- **Browsers and bundlers** (Vite, webpack 5, esbuild): `await init()` fetches
-  `jobwire_bg.wasm` next to `jobwire.js` (`new URL(..., import.meta.url)`).
-- **Web Workers / Service Workers**: the same; or pass the module yourself:
-  `await init({ module_or_path: wasmModule })`. Where the bundler imports `.wasm` files as
-  `WebAssembly.Module`s (e.g. Cloudflare Workers): `import wasm from 'jobwire/jobwire_bg.wasm'`,
-  then `initSync({ module: wasm })`.
+- **Browsers, module Workers and bundlers** (Vite ≥ 7, webpack 5, esbuild with an ES2022
+  target): `import { JobClient } from 'jobwire'` (`index.js`) fetches `jobwire_bg.wasm` next to
+  the glue (`new URL(..., import.meta.url)`) with a top-level `await`; nothing else to call.
+  A plain page can import `.../jobwire/index.js` directly.
+- **Hosts that hand over the module themselves** (Cloudflare Workers, a custom URL, a target
+  without top-level await): `import init, { JobClient } from 'jobwire/manual'`, then
+  `await init({ module_or_path: urlOrModule })` or `initSync({ module: wasmModule })`
+  (e.g. `import wasm from 'jobwire/jobwire_bg.wasm'` where `.wasm` imports are modules).
 - **Node.js ≥ 20 (ESM)**: `import { JobClient } from 'jobwire'` resolves to `node.js` (export
-  condition `node`), which reads the `.wasm` with `fs` and initialises synchronously; `init()`
-  is optional there. Node's global `fetch` carries the requests. There is no CommonJS build.
+  condition `node`), which reads the `.wasm` with `fs` and initialises synchronously. Node's
+  global `fetch` carries the requests. There is no CommonJS build.
+
+`init()` stays exported everywhere; after an initialising import it is a no-op.
 
 The API server must allow the page's origin (CORS) when used from a browser.
 
@@ -144,17 +162,18 @@ META="$meta" node -e '
     description: meta.description,
     license: meta.license,
     type: "module",
-    main: "./jobwire.js",
-    module: "./jobwire.js",
+    main: "./index.js",
+    module: "./index.js",
     types: "./jobwire.d.ts",
     exports: {
-      ".": { types: "./jobwire.d.ts", node: "./node.js", default: "./jobwire.js" },
+      ".": { types: "./jobwire.d.ts", node: "./node.js", default: "./index.js" },
+      "./manual": { types: "./jobwire.d.ts", default: "./jobwire.js" },
       "./jobwire_bg.wasm": "./jobwire_bg.wasm",
       "./package.json": "./package.json",
     },
     files: require("fs").readdirSync(process.argv[1]).filter((f) => f !== "package.json").sort(),
-    // node.js initialises the module when imported: a bundler must not drop it.
-    sideEffects: ["./node.js"],
+    // node.js and index.js initialise the module when imported: a bundler must not drop them.
+    sideEffects: ["./node.js", "./index.js"],
     engines: { node: ">=20" },
     keywords: ["cloudstack", "async-job", "wasm", "promise"],
   };
@@ -169,6 +188,6 @@ PKG="$OUT" node --input-type=module -e "
 " || { echo "package: the optimised module does not load in Node" >&2; exit 1; }
 
 log "done: $OUT"
-( cd "$OUT" && for f in jobwire_bg.wasm jobwire.js node.js jobwire.d.ts; do
+( cd "$OUT" && for f in jobwire_bg.wasm jobwire.js index.js node.js jobwire.d.ts; do
     printf '  %-16s %8d B  gzip -9 %7d B\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
   done )

@@ -53,7 +53,9 @@ describe('package layout', () => {
     assert.match(pkg.version, /^\d+\.\d+\.\d+/);
     assert.equal(pkg.type, 'module');
     assert.equal(pkg.license, 'Apache-2.0');
-    assert.deepEqual(pkg.exports['.'], { types: './jobwire.d.ts', node: './node.js', default: './jobwire.js' });
+    assert.deepEqual(pkg.exports['.'], { types: './jobwire.d.ts', node: './node.js', default: './index.js' });
+    assert.deepEqual(pkg.exports['./manual'], { types: './jobwire.d.ts', default: './jobwire.js' });
+    assert.deepEqual(pkg.sideEffects, ['./node.js', './index.js']);
     for (const file of [pkg.main, pkg.module, pkg.types, 'jobwire_bg.wasm', 'node.js', 'README.md']) {
       assert.ok(existsSync(join(pkgDir, file)), `${file} is in the package`);
       assert.ok(pkg.files.includes(file.replace('./', '')), `${file} is listed in files`);
@@ -215,14 +217,15 @@ describe('JobClient against the reference server', () => {
   });
 });
 
-test('the default (web) entry initialises from bytes in a fresh process, as in Workers', async () => {
+test('the manual entry (jobwire/manual) initialises from bytes in a fresh process, as in Workers', async () => {
   const script = `
     import { readFileSync } from 'node:fs';
-    import init, { JobClient } from ${JSON.stringify(pathToFileURL(join(pkgDir, 'jobwire.js')).href)};
+    import init, { JobClient } from 'jobwire/manual';
     await init({ module_or_path: readFileSync(new URL('jobwire_bg.wasm', ${JSON.stringify(pathToFileURL(pkgDir + '/').href)})) });
     const zones = await new JobClient(JSON.parse(process.env.OPTIONS)).call('listZones');
     console.log(zones.count);`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: here, // where 'jobwire' is installed
     env: { ...process.env, OPTIONS: JSON.stringify(options) },
   });
   assert.equal(Number(stdout.trim()) > 0, true, stdout);

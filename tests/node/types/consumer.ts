@@ -4,8 +4,12 @@ import init, {
   type JobClientOptions, type JobStatus, type JsonValue, type ResumeToken, type StoppedWaiting,
 } from 'jobwire';
 
-await init();
+import initManual, { JobClient as ManualJobClient } from 'jobwire/manual';
+
+await init(); // a no-op after the initialising import, still typed
+await initManual({ module_or_path: new URL('https://cdn.example/jobwire_bg.wasm') });
 initSync; // exported for Workers that import the .wasm as a module
+const sameClass: typeof JobClient = ManualJobClient;
 
 const options: JobClientOptions = { endpoint: 'http://127.0.0.1:8080/client/api', response: 'xml' };
 const client = new JobClient(options);
@@ -17,7 +21,7 @@ const result: JsonValue = await job.wait((s: JobStatus) => { last = s; });
 const state: 'pending' | 'succeeded' | 'failed' | 'cancelled' | undefined = last?.state;
 const polled: JobStatus = await client.job(id).poll();
 const zones: unknown = await client.call('listZones', undefined);
-console.log(resourceId, state, polled.error?.code, zones, result);
+console.log(resourceId, state, polled.error?.code, zones, result, sameClass);
 
 // @ts-expect-error response is 'json' or 'xml'
 new JobClient({ endpoint: 'http://x/', response: 'yaml' });

@@ -217,6 +217,37 @@ describe('JobClient against the reference server', () => {
   });
 });
 
+test('promises the caller ignores never become unhandled rejections; awaited ones still reject', async () => {
+  // In a child process: an unhandled rejection would be counted there (not crash this runner).
+  const script = `
+    import { JobClient } from 'jobwire';
+    const unhandled = [];
+    process.on('unhandledRejection', (reason) => unhandled.push(String(reason?.name ?? reason)));
+    const options = JSON.parse(process.env.OPTIONS);
+    const client = new JobClient(options);
+    const failing = await client.submit('deployVirtualMachine', JSON.parse(process.env.HUGE_DEPLOY));
+    // Each of these rejects; none is awaited or given a handler.
+    failing.wait();
+    failing.wait({ onProgress() {} });
+    client.submit('frobnicate', {});
+    client.run('frobnicate', {});
+    client.call('frobnicate', {});
+    client.job('no-such-job').poll();
+    (await client.submit('deployVirtualMachine', JSON.parse(process.env.HUGE_DEPLOY))).wait({ timeoutMs: 1 });
+    failing.wait({ signal: AbortSignal.abort() });
+    new JobClient({ endpoint: 'http://127.0.0.1:9/client/api', maxRetries: 0 }).call('listZones');
+    // Awaited, the same calls still reject.
+    const awaited = await failing.wait().then(() => 'resolved', (err) => err.name);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    console.log(JSON.stringify({ unhandled, awaited }));`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: here,
+    env: { ...process.env, OPTIONS: JSON.stringify(options), HUGE_DEPLOY: JSON.stringify(deploy(HUGE)) },
+  });
+  const outcome = JSON.parse(stdout.trim().split('\n').at(-1));
+  assert.deepEqual(outcome, { unhandled: [], awaited: 'JobFailedError' });
+});
+
 test('the manual entry (jobwire/manual) initialises from bytes in a fresh process, as in Workers', async () => {
   const script = `
     import { readFileSync } from 'node:fs';

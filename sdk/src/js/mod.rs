@@ -10,7 +10,6 @@ mod watch;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::client::{
     ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, JobClient as CoreClient, SessionCredentials,
@@ -21,6 +20,24 @@ use crate::protocol::Format;
 use backend::Backend;
 use convert::{error_to_js, to_js};
 use serde_json::Value;
+
+/// The Promise of `future`, already marked handled (see [`handled`]).
+fn promise(future: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
+    handled(wasm_bindgen_futures::future_to_promise(future))
+}
+
+/// Marks `promise` as handled and gives it back: a caller that ignores a Promise of this API
+/// (a fire-and-forget `job.wait(onProgress)`, say) never meets an unhandled-rejection report
+/// (in Node, a crash); one that awaits it still gets the rejection.
+pub(crate) fn handled(promise: js_sys::Promise) -> js_sys::Promise {
+    thread_local! {
+        static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
+    }
+    IGNORE.with(|ignore| {
+        let _ = promise.catch(ignore);
+    });
+    promise
+}
 
 /// Options of `new JobClient({...})`.
 struct ClientOptions {
@@ -277,7 +294,7 @@ impl JobClient {
         #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean>")] params: JsValue,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let submitted = client.submit(&command, params).await?;
             Ok(Job { client, submitted }.into())
         })
@@ -291,7 +308,7 @@ impl JobClient {
         #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean> | undefined")] params: JsValue,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
-        future_to_promise(async move { convert::value_to_js(&client.call(&command, params).await?) })
+        promise(async move { convert::value_to_js(&client.call(&command, params).await?) })
     }
 
     /// A `Job` handle for a job id obtained elsewhere.
@@ -329,7 +346,7 @@ impl JobClient {
     ) -> js_sys::Promise {
         let client = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
-        future_to_promise(async move {
+        promise(async move {
             let options = WaitOptions::from_js(&options)?;
             match client {
                 // CLM holds the operation itself (`timeout` N) and polls only if a Task comes back.
@@ -578,7 +595,7 @@ impl Job {
     pub fn poll(&self) -> js_sys::Promise {
         let client = self.client.clone();
         let job_id = self.submitted.job_id.clone();
-        future_to_promise(async move {
+        promise(async move {
             let snapshot = client.poll(&job_id).await.map_err(|e| error_to_js(&e))?;
             to_js(&snapshot)
         })
@@ -598,7 +615,7 @@ impl Job {
     ) -> js_sys::Promise {
         let (client, submitted) = (self.client.clone(), self.submitted.clone());
         let options = options.unwrap_or(JsValue::UNDEFINED);
-        future_to_promise(async move { wait_for(client, submitted, WaitOptions::from_js(&options)?).await })
+        promise(async move { wait_for(client, submitted, WaitOptions::from_js(&options)?).await })
     }
 
     /// `JSON.stringify(job)` gives a resume token: `{ jobId, resourceId, command }`.

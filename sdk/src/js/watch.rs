@@ -152,7 +152,7 @@ fn iterator(state: Shared) -> JsValue {
     let next_state = Rc::clone(&state);
     let next = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
         let state = Rc::clone(&next_state);
-        js_sys::Promise::new(&mut |resolve, reject| {
+        super::handled(js_sys::Promise::new(&mut |resolve, reject| {
             let mut s = state.borrow_mut();
             if let Some(value) = s.queue.pop_front() {
                 let _ = resolve.call1(&JsValue::NULL, &iter_result(&value, false));
@@ -164,7 +164,7 @@ fn iterator(state: Shared) -> JsValue {
             } else {
                 s.waiting = Some((resolve, reject));
             }
-        })
+        }))
     });
     let return_state = Rc::clone(&state);
     let stop = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {

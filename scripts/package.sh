@@ -110,7 +110,8 @@ results); `onProgress` receives every status (`state`, `progress` that never goe
 Waiting is cheap: two `wait()`s (or `poll()`s) of one job at once send one request for both;
 without long-polls (`longPollSecs: 0`, or a server that ignores `Prefer: wait`) the client polls
 once just after the finish it estimates from the job's progress (`jobprocstatus`), else where
-earlier jobs of the command finished; `initialDelayMs: { deployVirtualMachine: 30000 }` fixes the
+earlier jobs of the command finished, and waits of different jobs share one `listAsyncJobs`
+listing whenever one of them polls (a finish is seen at whichever poll comes first); `initialDelayMs: { deployVirtualMachine: 30000 }` fixes the
 first poll per command. `wait({ onDelay })` reports every delay and its reason.
 
 Failures reject with instances of the exported error classes (all `JobwireError`s):

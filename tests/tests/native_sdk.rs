@@ -268,6 +268,46 @@ async fn a_late_joining_wait_keeps_its_own_deadline() {
     }
 }
 
+/// Waits of different jobs on one client share `listAsyncJobs` listings when the server does
+/// not hold requests: every job resolves with its own VM, with far fewer requests than the same
+/// waits each on a client of its own.
+#[tokio::test]
+async fn waits_of_different_jobs_on_one_client_share_listings() {
+    const JOBS: u64 = 10;
+    let endpoint = start_server(2000).await.unwrap();
+    let new_client = || JobClient::new(config(endpoint.clone(), api_key(), Format::Json)).unwrap();
+    let mut requests = Vec::new();
+    let local = tokio::task::LocalSet::new();
+    for share in [true, false] {
+        let clients: Vec<JobClient> =
+            if share { vec![new_client(); JOBS as usize] } else { (0..JOBS).map(|_| new_client()).collect() };
+        let mut waits = tokio::task::JoinSet::new();
+        for client in &clients {
+            let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+            let client = client.clone();
+            // Wait futures borrow non-`Send` callbacks: tasks of this thread.
+            waits.spawn_local_on(async move { (client.wait(&job.job_id, |_| {}).await, job) }, &local);
+        }
+        while let Some(joined) = local.run_until(waits.join_next()).await {
+            let (outcome, job) = joined.unwrap();
+            let snapshot = outcome.unwrap();
+            assert_eq!(snapshot.state, JobState::Succeeded);
+            assert_eq!(snapshot.job_id, job.job_id);
+            let vm = &snapshot.result.as_ref().unwrap()["virtualmachine"];
+            assert_eq!(vm["id"], job.resource_id.unwrap().as_str(), "each wait gets its own job's result");
+        }
+        // Clones share one counter: count each distinct client once.
+        requests.push(if share {
+            clients[0].requests_sent()
+        } else {
+            clients.iter().map(JobClient::requests_sent).sum()
+        });
+    }
+    // Status requests only (the submits are the same either way).
+    let (shared, alone) = (requests[0] - JOBS, requests[1] - JOBS);
+    assert!(shared * 2 <= alone, "shared listings: {shared} status requests, each job alone: {alone}");
+}
+
 /// The same status request asked for twice at once goes out once; both get its answer.
 #[tokio::test]
 async fn identical_polls_at_once_are_sent_once() {

@@ -16,7 +16,12 @@ use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpResponse, TransportError};
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+
 use super::share::Flights;
+use super::sweep::Registration;
 use super::{SubmittedJob, WaitEvent};
 
 /// Where a request's delays are reported: how long, why, after how many failures in a row.
@@ -132,6 +137,41 @@ pub(crate) trait JobSource {
         wait_secs: Option<u32>,
         on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)>;
+
+    /// Counts the job's wait in for polls shared with other waiting jobs (see
+    /// [`super::sweep`]) while the registration lives; `None` where polls are not shared.
+    fn share_polls(&self, job_id: &str) -> Option<Registration> {
+        let _ = job_id;
+        None
+    }
+
+    /// The next status another job's shared poll brings for this job (never, by default).
+    async fn listed(&self, job_id: &str) -> JobSnapshot {
+        let _ = job_id;
+        std::future::pending().await
+    }
+
+    /// Every status the wait sees (shared polls keep the job's creation time).
+    fn seen(&self, snapshot: &JobSnapshot) {
+        let _ = snapshot;
+    }
+}
+
+/// How close before a job's own next poll a status from another job's listing may come to
+/// stand in for that poll (the poll is then not sent; the schedule goes on from there).
+const LISTING_STANDS_IN: Duration = Duration::from_millis(300);
+
+/// Sleeps `delay`, or less when another job's shared poll brings this job's status first.
+async fn sleep_or_listed<S: JobSource>(source: &S, job_id: &str, delay: Duration) -> Option<JobSnapshot> {
+    let mut sleeping = pin!(transport::sleep(delay));
+    let mut listed = pin!(source.listed(job_id));
+    poll_fn(|cx| {
+        if let Poll::Ready(snapshot) = listed.as_mut().poll(cx) {
+            return Poll::Ready(Some(snapshot));
+        }
+        sleeping.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }
 
 /// [`wait_job`] shared by the concurrent waits of one job on `waits` (see
@@ -195,30 +235,54 @@ pub(crate) async fn wait_job<S: JobSource>(
     let mut waiter = schedule(source, job, started);
     let mut server_waits = source.long_poll_secs().is_some();
     let mut seen_pending = false;
+    // Registered once the server is known not to hold requests; dropped with the wait.
+    let mut shared = None;
+    // This job's own next poll, kept while other jobs' listings bring its status.
+    let mut planned: Option<Instant> = None;
     let timed_out = |job_id: &str| {
         let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Error::WaitTimedOut { job_id: job_id.into(), waited_ms }
     };
     loop {
         let now = Instant::now();
+        let mut listed = None;
         let wait_secs = if server_waits {
             match long_poll_budget(policy, source.long_poll_secs(), started) {
                 Some(secs) => Some(secs),
                 None => return Err(timed_out(&job.job_id)),
             }
         } else {
-            match waiter.next(now, fastrand::f64()) {
-                WaitStep::GiveUp => return Err(timed_out(&job.job_id)),
-                WaitStep::PollAt(at, reason) => {
-                    let delay = at.saturating_duration_since(now);
-                    on_event(WaitEvent::Delay { delay, reason, retries: 0 });
-                    transport::sleep(delay).await;
-                }
+            if shared.is_none() {
+                shared = source.share_polls(&job.job_id);
+            }
+            // A status another job's listing brought well before this job's own next poll
+            // (placed by its schedule, e.g. just after its estimated finish) does not move that
+            // poll: only a finish ends the wait early. One that comes shortly before stands in
+            // for it.
+            let at = match planned.take().filter(|at| *at > now) {
+                Some(at) => at,
+                None => match waiter.next(now, fastrand::f64()) {
+                    WaitStep::GiveUp => return Err(timed_out(&job.job_id)),
+                    WaitStep::PollAt(at, reason) => {
+                        on_event(WaitEvent::Delay { delay: at.saturating_duration_since(now), reason, retries: 0 });
+                        at
+                    }
+                },
+            };
+            listed = sleep_or_listed(source, &job.job_id, at.saturating_duration_since(now)).await;
+            if listed.is_some() && at.saturating_duration_since(Instant::now()) > LISTING_STANDS_IN {
+                planned = Some(at);
             }
             None
         };
-        let mut report_delay = |delay, reason, retries| on_event(WaitEvent::Delay { delay, reason, retries });
-        let (snapshot, held) = source.poll_status(&job.job_id, wait_secs, &mut report_delay).await?;
+        let (snapshot, held) = match listed {
+            Some(snapshot) => (snapshot, false),
+            None => {
+                let mut report_delay = |delay, reason, retries| on_event(WaitEvent::Delay { delay, reason, retries });
+                source.poll_status(&job.job_id, wait_secs, &mut report_delay).await?
+            }
+        };
+        source.seen(&snapshot);
         server_waits = server_waits && held;
         on_event(WaitEvent::Status(&snapshot));
         if snapshot.state.is_terminal() && !job.command.is_empty() {

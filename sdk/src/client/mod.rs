@@ -7,6 +7,7 @@ mod clm;
 mod cookies;
 mod driver;
 mod share;
+mod sweep;
 mod watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,7 @@ pub use clm::{ClmClient, ClmConfig};
 use cookies::CookieJar;
 use driver::{status_error, Attempt, JobSource};
 use share::Flights;
+use sweep::Sweeps;
 
 /// API key and secret key for signed requests.
 #[derive(Clone, PartialEq, Eq)]
@@ -93,6 +95,9 @@ pub struct ClientConfig {
     /// Per command (case-insensitive): a fixed delay between submit and the first poll, instead
     /// of the learned or the policy's first delay (`deployVirtualMachine` → 30 s, say).
     pub initial_delays: Vec<(String, Duration)>,
+    /// Polls of different jobs waited for at once go out as one shared `listAsyncJobs` when
+    /// the server does not hold requests (on by default; off, each wait polls its own job).
+    pub share_listings: bool,
 }
 
 impl ClientConfig {
@@ -106,6 +111,7 @@ impl ClientConfig {
             long_poll_secs: Some(20),
             max_retries: 10,
             initial_delays: Vec::new(),
+            share_listings: true,
         }
     }
 }
@@ -185,6 +191,10 @@ pub struct JobClient {
     waits: Arc<Flights<JobSnapshot>>,
     /// Status requests in flight, by job id and long-poll wait.
     polls: Arc<Flights<(JobSnapshot, bool)>>,
+    /// Waiting jobs whose polls may go out as one listing (servers that do not hold requests).
+    sweeps: Arc<Sweeps>,
+    /// Such listings in flight (one at a time, shared by the polls that come due meanwhile).
+    listings: Arc<Flights<Vec<JobSnapshot>>>,
 }
 
 impl JobClient {
@@ -202,6 +212,8 @@ impl JobClient {
             requests: Arc::default(),
             waits: Arc::default(),
             polls: Arc::default(),
+            sweeps: Arc::default(),
+            listings: Arc::default(),
         })
     }
 
@@ -568,7 +580,43 @@ impl JobSource for JobClient {
         wait_secs: Option<u32>,
         on_delay: driver::OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
+        if wait_secs.is_none() {
+            if let Some(snapshot) = self.poll_by_listing(job_id).await {
+                return Ok((snapshot, false));
+            }
+        }
         self.poll_with(job_id, wait_secs, on_delay).await
+    }
+
+    fn share_polls(&self, job_id: &str) -> Option<sweep::Registration> {
+        self.config.share_listings.then(|| self.sweeps.register(job_id)).flatten()
+    }
+
+    async fn listed(&self, job_id: &str) -> JobSnapshot {
+        self.sweeps.news(job_id).await
+    }
+
+    fn seen(&self, snapshot: &JobSnapshot) {
+        self.sweeps.seen(snapshot);
+    }
+}
+
+impl JobClient {
+    /// `job_id`'s status from one `listAsyncJobs` shared with the other waiting jobs, which all
+    /// get their status from it too — when other jobs wait and the listing can show them all
+    /// (see [`Sweeps`]). `None`: poll the job alone (also when the listing failed or did not
+    /// show it).
+    async fn poll_by_listing(&self, job_id: &str) -> Option<JobSnapshot> {
+        let since = self.sweeps.listing_since(job_id)?;
+        // Polls that come due while a listing is out share it.
+        let list = async |_: &mut dyn FnMut(WaitEvent<'_>)| self.list_jobs(Some(since)).await;
+        let listing = self.listings.run(&since.to_string(), &mut |_| {}, list).await.ok()?;
+        self.sweeps.deliver(&listing, job_id, since);
+        let own = listing.into_iter().find(|snapshot| snapshot.job_id == job_id);
+        if own.is_none() {
+            self.sweeps.unlisted(job_id);
+        }
+        own
     }
 }
 

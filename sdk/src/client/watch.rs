@@ -68,7 +68,7 @@ impl JobClient {
     /// Every job `listAsyncJobs` shows, all pages; only those created since `since_secs` (Unix
     /// seconds) when known, so a long job history is not listed again at every tick. The
     /// second taken off guards against rounding of the server's dates.
-    async fn list_jobs(&self, since_secs: Option<i64>) -> Result<Vec<JobSnapshot>> {
+    pub(super) async fn list_jobs(&self, since_secs: Option<i64>) -> Result<Vec<JobSnapshot>> {
         let startdate = since_secs
             .and_then(|secs| u64::try_from(secs.saturating_sub(1)).ok())
             .map(cloudstack::signing::format_date);

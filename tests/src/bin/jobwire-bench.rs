@@ -43,9 +43,14 @@ async fn start(servers: &Handle, config: Config, throttling: Option<Throttling>)
 }
 
 fn cloudstack(api: &str, long_poll_secs: Option<u32>) -> JobClient {
+    cloudstack_sharing(api, long_poll_secs, true)
+}
+
+/// A client whose concurrent waits share listings (the default) or not (each polls its job).
+fn cloudstack_sharing(api: &str, long_poll_secs: Option<u32>, share_listings: bool) -> JobClient {
     let credentials =
         Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() });
-    let config = ClientConfig { credentials, long_poll_secs, ..ClientConfig::new(api) };
+    let config = ClientConfig { credentials, long_poll_secs, share_listings, ..ClientConfig::new(api) };
     JobClient::new(config).unwrap_or_else(|e| panic!("client for {api}: {e}"))
 }
 
@@ -112,7 +117,8 @@ impl Way {
         match self {
             Way::LongPoll => "Jobwire CloudStack `wait()`, long-poll (`Prefer: wait=20`)".into(),
             Way::Backoff => {
-                "Jobwire CloudStack `wait()`, no long-poll (ETA from progress, learned window, backoff)".into()
+                "Jobwire CloudStack `wait()`, no long-poll (shared listings, ETA from progress, learned window, backoff)"
+                    .into()
             }
             Way::ClmRun => "Jobwire CLM `run()` (operation held, `timeout` 30 s)".into(),
             Way::Fixed(ms) => format!("fixed {} s polling (`poll()` loop: cs, cloudmonkey, libcloud)", ms / 1000),
@@ -318,7 +324,9 @@ impl Follow {
         match self {
             Follow::Watch => "batched: one `watch(jobs)` (`listAsyncJobs`, 500 per page)".into(),
             Follow::Waits(Some(_)) => "per job: `wait()` each, long-poll".into(),
-            Follow::Waits(None) => "per job: `wait()` each, no long-poll (ETA, learned window, backoff)".into(),
+            Follow::Waits(None) => {
+                "per job: `wait()` each, no long-poll (ETA, learned window, backoff; listings not shared)".into()
+            }
             Follow::Polls(ms) => format!("per job: `poll()` every {} s", ms / 1000),
         }
     }
@@ -473,7 +481,8 @@ async fn concurrent(servers: &Handle, n: usize) {
                 Follow::Waits(secs) => secs,
                 _ => None,
             };
-            let client = cloudstack(&server.api, long_poll);
+            // Per job means per job here: the waits do not share listings (that is batching).
+            let client = cloudstack_sharing(&server.api, long_poll, false);
             let jobs = submit_many(&client, n, 32).await;
             track(&server, &client, follow, jobs).await
         })

@@ -1,0 +1,212 @@
+//! Waits of different jobs on one CloudStack client share listings when the server does not
+//! hold status requests: a poll that comes due while other waits sleep goes out as one
+//! `listAsyncJobs` (created since the oldest waiting job) whose answer reaches every waiting
+//! job. A job that finished is then seen at the next poll of *any* job, not only at its own,
+//! and its own poll is never sent. Jobs a listing does not show (another account's, purged)
+//! are polled one by one from then on.
+//!
+//! Only the bookkeeping lives here (which jobs wait, what a listing told each one); the client
+//! sends the listing, the driver sleeps on [`Sweeps::news`] beside its own schedule.
+
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use crate::protocol::date::parse_cloudstack_date;
+use crate::protocol::JobSnapshot;
+
+/// One waiting job.
+#[derive(Debug)]
+struct Slot {
+    job_id: String,
+    /// When the server created the job (Unix seconds), once an answer said so.
+    created_secs: Option<i64>,
+    /// A status a listing brought that the wait has not taken yet.
+    news: Option<JobSnapshot>,
+    waker: Option<Waker>,
+    /// A listing since the job's creation did not show it: poll it on its own.
+    unlisted: bool,
+}
+
+/// The waiting jobs of one client (shared by its clones).
+#[derive(Debug, Default)]
+pub(crate) struct Sweeps {
+    slots: Mutex<Vec<Slot>>,
+}
+
+/// A registered wait; dropping it (the wait ended, or was dropped) takes the job out.
+pub(crate) struct Registration {
+    sweeps: Arc<Sweeps>,
+    job_id: String,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut slots = self.sweeps.lock();
+        if let Some(index) = slots.iter().position(|slot| slot.job_id == self.job_id) {
+            slots.swap_remove(index);
+        }
+    }
+}
+
+impl Sweeps {
+    fn lock(&self) -> MutexGuard<'_, Vec<Slot>> {
+        self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts `job_id`'s wait in until the registration is dropped. `None` when the job waits
+    /// already (another wait of it leads; shared waits run one loop per job).
+    pub(crate) fn register(self: &Arc<Self>, job_id: &str) -> Option<Registration> {
+        let mut slots = self.lock();
+        if slots.iter().any(|slot| slot.job_id == job_id) {
+            return None;
+        }
+        slots.push(Slot { job_id: job_id.into(), created_secs: None, news: None, waker: None, unlisted: false });
+        Some(Registration { sweeps: Arc::clone(self), job_id: job_id.into() })
+    }
+
+    /// Keeps what `snapshot` says of its job's creation time.
+    pub(crate) fn seen(&self, snapshot: &JobSnapshot) {
+        let mut slots = self.lock();
+        if let Some(slot) = slots.iter_mut().find(|slot| slot.job_id == snapshot.job_id) {
+            if slot.created_secs.is_none() {
+                slot.created_secs = snapshot.created.as_deref().and_then(parse_cloudstack_date);
+            }
+        }
+    }
+
+    /// When `job_id`'s poll should be a listing instead: other listable jobs wait too, and the
+    /// creation time of one of them at least is known. Gives the oldest known creation time
+    /// (the listing's `startdate`). Jobs whose creation time is not known yet (just submitted,
+    /// so created after the older ones) are not in the way: a listing tells them their status
+    /// too; one it does not show (an old job resumed, say) is polled alone from then on.
+    pub(crate) fn listing_since(&self, job_id: &str) -> Option<i64> {
+        let slots = self.lock();
+        let listable: Vec<&Slot> = slots.iter().filter(|slot| !slot.unlisted).collect();
+        if listable.len() < 2 || !listable.iter().any(|slot| slot.job_id == job_id) {
+            return None;
+        }
+        listable.iter().filter_map(|slot| slot.created_secs).min()
+    }
+
+    /// Hands a listing (asked for by `job_id`'s wait, which takes its own answer itself) to the
+    /// other waiting jobs it shows; listable jobs it does not show are polled alone from now on.
+    /// `since` is the listing's `startdate`: a job created before it cannot be missing.
+    pub(crate) fn deliver(&self, listing: &[JobSnapshot], job_id: &str, since: i64) {
+        let mut slots = self.lock();
+        for slot in slots.iter_mut().filter(|slot| !slot.unlisted) {
+            match listing.iter().find(|snapshot| snapshot.job_id == slot.job_id) {
+                Some(snapshot) if slot.job_id != job_id => {
+                    slot.news = Some(snapshot.clone());
+                    if let Some(waker) = slot.waker.take() {
+                        waker.wake();
+                    }
+                }
+                Some(_) => {}
+                None => slot.unlisted = slot.created_secs.is_some_and(|created| created >= since),
+            }
+        }
+    }
+
+    /// Marks `job_id` as one listings do not show.
+    pub(crate) fn unlisted(&self, job_id: &str) {
+        if let Some(slot) = self.lock().iter_mut().find(|slot| slot.job_id == job_id) {
+            slot.unlisted = true;
+        }
+    }
+
+    /// Resolves with the next status a listing brings for `job_id` (never, unless registered).
+    pub(crate) async fn news(&self, job_id: &str) -> JobSnapshot {
+        poll_fn(|cx| {
+            let mut slots = self.lock();
+            let Some(slot) = slots.iter_mut().find(|slot| slot.job_id == job_id) else {
+                return Poll::Pending;
+            };
+            match slot.news.take() {
+                Some(snapshot) => Poll::Ready(snapshot),
+                None => {
+                    slot.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::JobState;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::Context;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn snapshot(job_id: &str, created: &str, state: JobState) -> JobSnapshot {
+        JobSnapshot {
+            job_id: job_id.into(),
+            state,
+            progress: None,
+            result_code: None,
+            result: None,
+            error: None,
+            command: None,
+            created: Some(created.into()),
+            completed: None,
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_listing_is_asked_only_when_others_wait_and_a_creation_time_is_known() {
+        let sweeps = Arc::new(Sweeps::default());
+        let a = sweeps.register("a");
+        assert!(a.is_some());
+        assert!(sweeps.register("a").is_none(), "one loop per job");
+        sweeps.seen(&snapshot("a", "2026-11-27T10:00:05+0000", JobState::Pending));
+        assert_eq!(sweeps.listing_since("a"), None, "alone: its own poll");
+        let b = sweeps.register("b");
+        let a_created = parse_cloudstack_date("2026-11-27T10:00:05+0000");
+        assert_eq!(sweeps.listing_since("b"), a_created, "b (creation unknown) asks since a's");
+        assert_eq!(sweeps.listing_since("a"), a_created);
+        sweeps.seen(&snapshot("b", "2026-11-27T10:00:01+0000", JobState::Pending));
+        let since = sweeps.listing_since("a");
+        assert_eq!(since, parse_cloudstack_date("2026-11-27T10:00:01+0000"));
+        assert_eq!(sweeps.listing_since("c"), None, "not registered");
+        drop(b);
+        assert_eq!(sweeps.listing_since("a"), None, "b's wait ended");
+        drop(a);
+        assert!(sweeps.register("a").is_some(), "a's registration ended with its wait");
+    }
+
+    #[test]
+    fn a_listing_wakes_the_other_waits_and_sets_apart_jobs_it_cannot_show() {
+        let sweeps = Arc::new(Sweeps::default());
+        let _regs: Vec<_> = ["a", "b", "c"].iter().map(|id| sweeps.register(id)).collect();
+        for id in ["a", "b", "c"] {
+            sweeps.seen(&snapshot(id, "2026-11-27T10:00:00+0000", JobState::Pending));
+        }
+        let since = sweeps.listing_since("a").unwrap_or_default();
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut b_news = pin!(sweeps.news("b"));
+        assert!(b_news.as_mut().poll(&mut cx).is_pending());
+        let listing = [
+            snapshot("a", "2026-11-27T10:00:00+0000", JobState::Pending),
+            snapshot("b", "2026-11-27T10:00:00+0000", JobState::Succeeded),
+        ];
+        sweeps.deliver(&listing, "a", since);
+        match b_news.as_mut().poll(&mut cx) {
+            Poll::Ready(news) => assert_eq!(news.state, JobState::Succeeded),
+            Poll::Pending => panic!("b was not told"),
+        }
+        let mut a_news = pin!(sweeps.news("a"));
+        assert!(a_news.as_mut().poll(&mut cx).is_pending(), "the asking wait takes its answer itself");
+        // c was created since `since` and is not listed: it is polled alone from now on, and the
+        // others still share listings.
+        assert_eq!(sweeps.listing_since("c"), None);
+        assert_eq!(sweeps.listing_since("a"), Some(since));
+    }
+}

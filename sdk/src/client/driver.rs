@@ -7,6 +7,10 @@
 //! The protocol-specific parts (how a request is encoded, what an answer means, how a session is
 //! renewed) stay with each client; the decisions come from the sans-IO [`crate::engine`].
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
+
 use crate::engine::{
     classify, parse_retry_after, retry_after_from_text, DelayReason, DurationLearner, Failure, Observed, PollPolicy,
     RetryBudget, WaitStep, Waiter,
@@ -15,10 +19,6 @@ use crate::error::{Error, Result};
 use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpResponse, TransportError};
-
-use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
 
 use super::share::Flights;
 use super::sweep::Registration;

@@ -193,7 +193,7 @@ pub struct JobClient {
     polls: Arc<Flights<(JobSnapshot, bool)>>,
     /// Waiting jobs whose polls may go out as one listing (servers that do not hold requests).
     sweeps: Arc<Sweeps>,
-    /// Such listings in flight (one at a time, shared by the polls that come due meanwhile).
+    /// Such listings in flight, by `startdate`: polls that come due meanwhile share them.
     listings: Arc<Flights<Vec<JobSnapshot>>>,
 }
 
@@ -602,10 +602,9 @@ impl JobSource for JobClient {
 }
 
 impl JobClient {
-    /// `job_id`'s status from one `listAsyncJobs` shared with the other waiting jobs, which all
-    /// get their status from it too — when other jobs wait and the listing can show them all
-    /// (see [`Sweeps`]). `None`: poll the job alone (also when the listing failed or did not
-    /// show it).
+    /// `job_id`'s status from one `listAsyncJobs` shared with the other waiting jobs, which get
+    /// their status from it too — when other jobs wait (see [`Sweeps`]). `None`: poll the job
+    /// alone (also when the listing failed or did not show it).
     async fn poll_by_listing(&self, job_id: &str) -> Option<JobSnapshot> {
         let since = self.sweeps.listing_since(job_id)?;
         // Polls that come due while a listing is out share it.

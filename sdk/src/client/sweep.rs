@@ -23,6 +23,8 @@ struct Slot {
     created_secs: Option<i64>,
     /// A status a listing brought that the wait has not taken yet.
     news: Option<JobSnapshot>,
+    /// The latest status the wait saw (its own poll's or a listing's): not brought again.
+    last: Option<JobSnapshot>,
     waker: Option<Waker>,
     /// A listing since the job's creation did not show it: poll it on its own.
     unlisted: bool,
@@ -61,17 +63,26 @@ impl Sweeps {
         if slots.iter().any(|slot| slot.job_id == job_id) {
             return None;
         }
-        slots.push(Slot { job_id: job_id.into(), created_secs: None, news: None, waker: None, unlisted: false });
+        slots.push(Slot {
+            job_id: job_id.into(),
+            created_secs: None,
+            news: None,
+            last: None,
+            waker: None,
+            unlisted: false,
+        });
         Some(Registration { sweeps: Arc::clone(self), job_id: job_id.into() })
     }
 
-    /// Keeps what `snapshot` says of its job's creation time.
+    /// Keeps what `snapshot` (a status the wait of its job just saw) says of the job's creation
+    /// time, and the status itself, so a listing does not bring it again.
     pub(crate) fn seen(&self, snapshot: &JobSnapshot) {
         let mut slots = self.lock();
         if let Some(slot) = slots.iter_mut().find(|slot| slot.job_id == snapshot.job_id) {
             if slot.created_secs.is_none() {
                 slot.created_secs = snapshot.created.as_deref().and_then(parse_cloudstack_date);
             }
+            slot.last = Some(snapshot.clone());
         }
     }
 
@@ -96,7 +107,7 @@ impl Sweeps {
         let mut slots = self.lock();
         for slot in slots.iter_mut().filter(|slot| !slot.unlisted) {
             match listing.iter().find(|snapshot| snapshot.job_id == slot.job_id) {
-                Some(snapshot) if slot.job_id != job_id => {
+                Some(snapshot) if slot.job_id != job_id && slot.last.as_ref() != Some(snapshot) => {
                     slot.news = Some(snapshot.clone());
                     if let Some(waker) = slot.waker.take() {
                         waker.wake();
@@ -202,6 +213,9 @@ mod tests {
             Poll::Ready(news) => assert_eq!(news.state, JobState::Succeeded),
             Poll::Pending => panic!("b was not told"),
         }
+        sweeps.seen(&listing[1]);
+        sweeps.deliver(&listing, "c", since);
+        assert!(pin!(sweeps.news("b")).as_mut().poll(&mut cx).is_pending(), "b saw that status already");
         let mut a_news = pin!(sweeps.news("a"));
         assert!(a_news.as_mut().poll(&mut cx).is_pending(), "the asking wait takes its answer itself");
         // c was created since `since` and is not listed: it is polled alone from now on, and the

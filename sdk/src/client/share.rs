@@ -284,18 +284,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn snapshot(state: JobState) -> JobSnapshot {
-        JobSnapshot {
-            job_id: "j".into(),
-            state,
-            progress: None,
-            result_code: None,
-            result: None,
-            error: None,
-            command: None,
-            created: None,
-            completed: None,
-            raw: serde_json::Value::Null,
-        }
+        JobSnapshot::bare("j", state)
     }
 
     /// Pending until `gate` opens.

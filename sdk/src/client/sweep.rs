@@ -156,18 +156,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn snapshot(job_id: &str, created: &str, state: JobState) -> JobSnapshot {
-        JobSnapshot {
-            job_id: job_id.into(),
-            state,
-            progress: None,
-            result_code: None,
-            result: None,
-            error: None,
-            command: None,
-            created: Some(created.into()),
-            completed: None,
-            raw: serde_json::Value::Null,
-        }
+        JobSnapshot { created: Some(created.into()), ..JobSnapshot::bare(job_id, state) }
     }
 
     #[test]

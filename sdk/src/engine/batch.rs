@@ -135,18 +135,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn snap(id: &str, state: JobState, progress: Option<f64>) -> JobSnapshot {
-        JobSnapshot {
-            job_id: id.into(),
-            state,
-            progress,
-            result_code: None,
-            result: None,
-            error: None,
-            command: None,
-            created: None,
-            completed: None,
-            raw: serde_json::Value::Null,
-        }
+        JobSnapshot { progress, ..JobSnapshot::bare(id, state) }
     }
 
     #[test]

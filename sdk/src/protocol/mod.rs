@@ -69,6 +69,23 @@ pub struct JobSnapshot {
 }
 
 impl JobSnapshot {
+    /// A bare snapshot of `job_id` in `state`, nothing else known: the tests' fixture.
+    #[cfg(test)]
+    pub(crate) fn bare(job_id: &str, state: JobState) -> Self {
+        JobSnapshot {
+            job_id: job_id.into(),
+            state,
+            progress: None,
+            result_code: None,
+            result: None,
+            error: None,
+            command: None,
+            created: None,
+            completed: None,
+            raw: Value::Null,
+        }
+    }
+
     /// The protocol-neutral status: what the engine and the dashboard act on.
     pub fn status(&self) -> JobStatus {
         match self.state {

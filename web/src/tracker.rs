@@ -158,8 +158,8 @@ impl Dashboard {
         }
     }
 
-    /// Starts the periodic flush (every `period`) and the visibility listener; both end with
-    /// [`Dashboard::stop`] (or the page).
+    /// Starts the periodic flush (every `period`) and the visibility and page-leaving listeners;
+    /// all end with [`Dashboard::stop`] (or the page).
     pub fn start(self, period: Duration) {
         let interval = set_interval_with_handle(move || self.flush(), period).ok();
         let listener = window_event_listener_untyped("visibilitychange", move |_| {
@@ -167,11 +167,15 @@ impl Dashboard {
                 self.restart_watch();
             }
         });
+        // A reload (or leaving) right after a job finished must not lose what the next flush
+        // would have saved, or the finish is announced again after the reload.
+        let leaving = window_event_listener_untyped("pagehide", move |_| self.flush());
         self.stopper.set_value(Some(Box::new(move || {
             if let Some(interval) = interval {
                 interval.clear();
             }
             listener.remove();
+            leaving.remove();
         })));
     }
 

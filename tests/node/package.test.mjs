@@ -217,6 +217,11 @@ describe('JobClient against the reference server', () => {
   });
 });
 
+/** Runs `script` as an ES module in a fresh Node process, where 'jobwire' is installed, with `env` added. */
+function runModule(script, env) {
+  return run(process.execPath, ['--input-type=module', '-e', script], { cwd: here, env: { ...process.env, ...env } });
+}
+
 test('promises the caller ignores never become unhandled rejections; awaited ones still reject', async () => {
   // In a child process: an unhandled rejection would be counted there (not crash this runner).
   const script = `
@@ -240,10 +245,7 @@ test('promises the caller ignores never become unhandled rejections; awaited one
     const awaited = await failing.wait().then(() => 'resolved', (err) => err.name);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     console.log(JSON.stringify({ unhandled, awaited }));`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: here,
-    env: { ...process.env, OPTIONS: JSON.stringify(options), HUGE_DEPLOY: JSON.stringify(deploy(HUGE)) },
-  });
+  const { stdout } = await runModule(script, { OPTIONS: JSON.stringify(options), HUGE_DEPLOY: JSON.stringify(deploy(HUGE)) });
   const outcome = JSON.parse(stdout.trim().split('\n').at(-1));
   assert.deepEqual(outcome, { unhandled: [], awaited: 'JobFailedError' });
 });
@@ -255,10 +257,7 @@ test('the manual entry (jobwire/manual) initialises from bytes in a fresh proces
     await init({ module_or_path: readFileSync(new URL('jobwire_bg.wasm', ${JSON.stringify(pathToFileURL(pkgDir + '/').href)})) });
     const zones = await new JobClient(JSON.parse(process.env.OPTIONS)).call('listZones');
     console.log(zones.count);`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: here, // where 'jobwire' is installed
-    env: { ...process.env, OPTIONS: JSON.stringify(options) },
-  });
+  const { stdout } = await runModule(script, { OPTIONS: JSON.stringify(options) });
   assert.equal(Number(stdout.trim()) > 0, true, stdout);
 });
 

@@ -179,9 +179,8 @@ async fn per_job_core_lro(server: Arc<Server>, n: usize) -> Option<PerJob> {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
     let anchor_unix_ms = anchor.1.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64() * 1000.0;
     let unix_ms = |at: Instant| anchor_unix_ms + ms_between(anchor.0, at);
-    let done = report["jobs"].as_array().cloned().unwrap_or_default();
+    let done = report["jobs"].as_array().into_iter().flatten();
     let lags: Vec<f64> = done
-        .iter()
         .filter_map(|job| {
             let finished = server.finished_at(job["jobId"].as_str()?)?;
             Some(job["resolvedAtMs"].as_f64()? - unix_ms(finished))
@@ -267,6 +266,8 @@ async fn per_job(servers: &Handle, n: usize) {
     let per_job_requests = |row: Option<&PerJob>| row.map_or(f64::INFINITY, |r| r.requests as f64 / r.jobs as f64);
     let clm = find(|w| matches!(w, Way::ClmRun));
     let one_second = find(|w| matches!(w, Way::Fixed(1000)));
+    let cloudstack_waits =
+        [("long-poll", find(|w| matches!(w, Way::LongPoll))), ("no long-poll", find(|w| matches!(w, Way::Backoff)))];
     println!("\n| goal | measured | met |\n|---|---|---|");
     let clm_met = p50(clm) <= 50.0 && per_job_requests(clm) <= 3.0;
     println!(
@@ -275,9 +276,7 @@ async fn per_job(servers: &Handle, n: usize) {
         per_job_requests(clm),
         yes(clm_met)
     );
-    for (label, row) in
-        [("long-poll", find(|w| matches!(w, Way::LongPoll))), ("no long-poll", find(|w| matches!(w, Way::Backoff)))]
-    {
+    for (label, row) in cloudstack_waits {
         let fewer = per_job_requests(one_second) / per_job_requests(row);
         let met = fewer >= 3.0 && p50(row) <= p50(one_second);
         println!(
@@ -288,9 +287,7 @@ async fn per_job(servers: &Handle, n: usize) {
         );
     }
     if let Some(peer) = find(|w| matches!(w, Way::CoreLro)) {
-        for (label, row) in
-            [("long-poll", find(|w| matches!(w, Way::LongPoll))), ("no long-poll", find(|w| matches!(w, Way::Backoff)))]
-        {
+        for (label, row) in cloudstack_waits {
             println!(
                 "| (no goal) CloudStack ({label}) vs `@azure/core-lro` defaults | {:.1}× fewer requests, p50 {} vs {} | — |",
                 per_job_requests(Some(peer)) / per_job_requests(row),

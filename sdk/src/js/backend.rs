@@ -1,4 +1,10 @@
 //! One JS `JobClient` over either protocol: the CloudStack client or the CLM client.
+//!
+//! Every operation answers a boxed future and takes a `dyn` callback: each protocol's code is
+//! compiled once, not once more inside every JS method that awaits it (the package's size).
+
+use std::future::Future;
+use std::pin::Pin;
 
 use serde_json::Value;
 use wasm_bindgen::JsValue;
@@ -20,47 +26,54 @@ pub(super) enum Backend {
     Clm(ClmClient),
 }
 
+/// A future of this module: boxed, not `Send` (JS values are not).
+pub(super) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
 impl Backend {
     /// Submits `command` (CloudStack API name, or CLM operation path such as `ComputeContainer`)
     /// with `params` (CloudStack arguments, or the CLM request body).
-    pub(super) async fn submit(&self, command: &str, params: JsValue) -> Result<SubmittedJob, JsValue> {
-        match self {
-            Backend::CloudStack(client) => {
-                let params = params_from_js(params)?;
-                client.submit(command, &params).await.map_err(|e| error_to_js(&e))
+    pub(super) fn submit<'a>(&'a self, command: &'a str, params: JsValue) -> Boxed<'a, Result<SubmittedJob, JsValue>> {
+        Box::pin(async move {
+            match self {
+                Backend::CloudStack(client) => {
+                    let params = params_from_js(params)?;
+                    client.submit(command, &params).await.map_err(|e| error_to_js(&e))
+                }
+                Backend::Clm(client) => client.submit(command, clm_body(params)?).await.map_err(|e| error_to_js(&e)),
             }
-            Backend::Clm(client) => client.submit(command, clm_body(params)?).await.map_err(|e| error_to_js(&e)),
-        }
+        })
     }
 
     /// A synchronous call: a CloudStack command's response object, or a CLM GET of `command`.
-    pub(super) async fn call(&self, command: &str, params: JsValue) -> Result<Value, JsValue> {
-        match self {
-            Backend::CloudStack(client) => {
-                let params = params_from_js(params)?;
-                client.call_value(command, &params).await.map_err(|e| error_to_js(&e))
+    pub(super) fn call<'a>(&'a self, command: &'a str, params: JsValue) -> Boxed<'a, Result<Value, JsValue>> {
+        Box::pin(async move {
+            match self {
+                Backend::CloudStack(client) => {
+                    let params = params_from_js(params)?;
+                    client.call_value(command, &params).await.map_err(|e| error_to_js(&e))
+                }
+                Backend::Clm(client) => client.get(command).await.map(Value::Array).map_err(|e| error_to_js(&e)),
             }
-            Backend::Clm(client) => client.get(command).await.map(Value::Array).map_err(|e| error_to_js(&e)),
-        }
+        })
     }
 
     /// One status request.
-    pub(super) async fn poll(&self, job_id: &str) -> Result<JobSnapshot> {
+    pub(super) fn poll<'a>(&'a self, job_id: &'a str) -> Boxed<'a, Result<JobSnapshot>> {
         match self {
-            Backend::CloudStack(client) => client.poll(job_id).await,
-            Backend::Clm(client) => client.poll(job_id).await,
+            Backend::CloudStack(client) => Box::pin(client.poll(job_id)),
+            Backend::Clm(client) => Box::pin(client.poll(job_id)),
         }
     }
 
     /// Waits for `job`, reporting statuses and delays.
-    pub(super) async fn wait_job(
-        &self,
-        job: &SubmittedJob,
-        on_event: impl FnMut(WaitEvent<'_>),
-    ) -> Result<JobSnapshot> {
+    pub(super) fn wait_job<'a>(
+        &'a self,
+        job: &'a SubmittedJob,
+        on_event: &'a mut dyn FnMut(WaitEvent<'_>),
+    ) -> Boxed<'a, Result<JobSnapshot>> {
         match self {
-            Backend::CloudStack(client) => client.wait_job(job, on_event).await,
-            Backend::Clm(client) => client.wait_job(job, on_event).await,
+            Backend::CloudStack(client) => Box::pin(client.wait_job(job, on_event)),
+            Backend::Clm(client) => Box::pin(client.wait_job(job, on_event)),
         }
     }
 }

@@ -8,6 +8,8 @@ mod backend;
 mod convert;
 mod watch;
 
+use std::pin::Pin;
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -17,12 +19,14 @@ use crate::client::{
 };
 use crate::engine::PollPolicy;
 use crate::protocol::Format;
-use backend::Backend;
+use backend::{Backend, Boxed};
 use convert::{error_to_js, to_js};
 use serde_json::Value;
 
 /// The Promise of `future`, already marked handled (see [`handled`]).
 fn promise(future: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
+    // Boxed: one `future_to_promise` for every method instead of one copy per future type.
+    let future: Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
     handled(wasm_bindgen_futures::future_to_promise(future))
 }
 
@@ -353,9 +357,9 @@ impl JobClient {
                 Backend::Clm(clm) => {
                     let body = backend::clm_body(params)?;
                     let mut sink = EventSink::new(&options);
-                    let path = command.clone();
-                    let running =
-                        async move { clm.run(&path, body, backend::CLM_RUN_HOLD_SECS, |e| sink.handle(e)).await };
+                    let mut on_event = |event: WaitEvent<'_>| sink.handle(event);
+                    let on_event: &mut dyn FnMut(WaitEvent<'_>) = &mut on_event;
+                    let running = Box::pin(clm.run(&command, body, backend::CLM_RUN_HOLD_SECS, on_event));
                     supervise(running, &command, &options).await
                 }
                 client => {
@@ -501,18 +505,24 @@ impl EventSink {
     }
 }
 
-/// Waits for `submitted` with `options`: the status on success, a rejection otherwise.
-async fn wait_for(client: Backend, submitted: SubmittedJob, options: WaitOptions) -> Result<JsValue, JsValue> {
-    let mut sink = EventSink::new(&options);
-    let job_id = submitted.job_id.clone();
-    let waiting = async move { client.wait_job(&submitted, |event| sink.handle(event)).await };
-    supervise(waiting, &job_id, &options).await
+/// Waits for `submitted` with `options`: the job's result on success, a rejection otherwise.
+fn wait_for(
+    client: Backend,
+    submitted: SubmittedJob,
+    options: WaitOptions,
+) -> Boxed<'static, Result<JsValue, JsValue>> {
+    Box::pin(async move {
+        let mut sink = EventSink::new(&options);
+        let mut on_event = |event: WaitEvent<'_>| sink.handle(event);
+        let waiting = client.wait_job(&submitted, &mut on_event);
+        supervise(waiting, &submitted.job_id, &options).await
+    })
 }
 
 /// Runs a wait until it ends or the caller stops waiting (signal, timeout): the job's result on
 /// success. Stopping drops the wait: no request goes out afterwards; the job itself is untouched.
 async fn supervise(
-    waiting: impl std::future::Future<Output = crate::Result<crate::JobSnapshot>>,
+    waiting: Boxed<'_, crate::Result<crate::JobSnapshot>>,
     job_id: &str,
     options: &WaitOptions,
 ) -> Result<JsValue, JsValue> {

@@ -97,17 +97,18 @@ async fn follow(backend: Backend, jobs: Vec<SubmittedJob>, push: impl Fn(&JobSna
                 loop {
                     let Some(job) = queue.borrow_mut().pop_front() else { return Ok(()) };
                     let mut last: Option<(crate::JobState, Option<f64>)> = None;
-                    let outcome = client
-                        .wait_job(&job, |event| {
-                            if let WaitEvent::Status(status) = event {
-                                let seen = (status.state, status.progress);
-                                if last != Some(seen) {
-                                    last = Some(seen);
-                                    push(status);
-                                }
+                    let mut on_event = |event: WaitEvent<'_>| {
+                        if let WaitEvent::Status(status) = event {
+                            let seen = (status.state, status.progress);
+                            if last != Some(seen) {
+                                last = Some(seen);
+                                push(status);
                             }
-                        })
-                        .await;
+                        }
+                    };
+                    // `&mut dyn`: the same wait code as `Job.wait`'s, not a copy for this callback.
+                    let on_event: &mut dyn FnMut(WaitEvent<'_>) = &mut on_event;
+                    let outcome = Box::pin(client.wait_job(&job, on_event)).await;
                     match outcome {
                         // A failed task was reported as a status; the stream goes on.
                         Ok(_) | Err(crate::Error::JobFailed { .. }) => {}

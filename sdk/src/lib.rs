@@ -7,6 +7,10 @@
 //! - [`transport`]: one `send` function, `fetch` in wasm and reqwest natively;
 //! - [`client`]: the Rust API gluing the three together;
 //! - `js` (wasm only, feature `js`, on by default): the wasm-bindgen API exported to JavaScript.
+//!
+//! Natively every future of the clients is `Send` (given `Send` callbacks): a wait can be
+//! `tokio::spawn`ed on a multi-threaded runtime. In WebAssembly nothing needs to be (see
+//! [`MaybeSend`]).
 
 pub mod client;
 pub mod engine;
@@ -23,8 +27,8 @@ pub mod js;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 pub use client::{
-    ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, JobClient, SessionCredentials, SubmittedJob,
-    WaitEvent,
+    ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, JobClient, MaybeSend, SessionCredentials,
+    SubmittedJob, WaitEvent,
 };
 pub use error::{Error, Result};
 pub use protocol::{JobSnapshot, JobState};

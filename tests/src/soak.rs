@@ -183,9 +183,9 @@ fn ticks(elapsed: Duration, policy: &PollPolicy) -> u64 {
 /// (for a test that wants to act mid-run). Fails on the first SDK error: with the retry budget
 /// large enough for the faults, there must be none.
 ///
-/// The clients run on a thread of their own, on a `LocalSet` (the SDK's futures are not `Send`)
-/// of a current-thread runtime: like a separate process, they share no worker thread with an
-/// in-process server.
+/// The clients run on a thread of their own, on a `LocalSet` of a current-thread runtime (one
+/// thread, as in a browser or Node): like a separate process, they share no worker thread with
+/// an in-process server.
 pub async fn run(
     endpoint: &str,
     tenants: &[Tenant],

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::driver::{self, Attempt, JobSource, OnDelay};
-use super::share::Flights;
-use super::{SubmittedJob, WaitEvent};
+use super::share::{self, Flights};
+use super::{MaybeSend, SubmittedJob, WaitEvent};
 use crate::engine::{DurationLearner, PollPolicy};
 use crate::error::{Error, Result};
 use crate::protocol::clm::auth::{AUTH_TOKEN_HEADER, CONTENT_TYPE};
@@ -215,7 +215,13 @@ impl ClmClient {
     /// protocol error after the retry budget (a login answer without `Authentication-Token`,
     /// e.g. a browser not allowed to read it by CORS, is a [`ProtocolError::MissingField`]).
     pub async fn login(&self) -> Result<()> {
-        driver::with_retries(self.config.max_retries, &mut |_, _, _| {}, async || self.login_once().await).await
+        let mut retries = driver::Retries::new(self.config.max_retries);
+        loop {
+            let attempt = self.login_once().await?;
+            if let Some(()) = retries.after(attempt, &mut |_, _, _| {}).await? {
+                return Ok(());
+            }
+        }
     }
 
     /// One login request; logins may be repeated freely (each makes a new token).
@@ -288,52 +294,59 @@ impl ClmClient {
         parse: impl Fn(&HttpResponse) -> Result<T>,
     ) -> Result<T> {
         let mut logged_in_now = false;
-        driver::with_retries(self.config.max_retries, on_delay, async || {
-            let token = self.state().token.clone();
-            let Some(token) = token else {
-                return match self.login_once().await? {
-                    Attempt::Done(()) => {
-                        logged_in_now = true;
-                        Ok(Attempt::Again)
-                    }
-                    Attempt::Again => Ok(Attempt::Again),
-                    Attempt::Failed(error, retry_after) => Ok(Attempt::Failed(error, retry_after)),
+        let mut retries = driver::Retries::new(self.config.max_retries);
+        loop {
+            let attempt: Result<Attempt<_>> = async {
+                let token = self.state().token.clone();
+                let Some(token) = token else {
+                    return match self.login_once().await? {
+                        Attempt::Done(()) => {
+                            logged_in_now = true;
+                            Ok(Attempt::Again)
+                        }
+                        Attempt::Again => Ok(Attempt::Again),
+                        Attempt::Failed(error, retry_after) => Ok(Attempt::Failed(error, retry_after)),
+                    };
                 };
-            };
-            let mut headers = vec![
-                (AUTH_TOKEN_HEADER.to_owned(), token.as_str().to_owned()),
-                ("Accept".to_owned(), "application/json".to_owned()),
-            ];
-            if call.body.is_some() {
-                headers.push(("Content-Type".into(), CONTENT_TYPE.into()));
-            }
-            headers.extend_from_slice(&call.headers);
-            let request = HttpRequest { method: call.method, url: call.url.clone(), headers, body: call.body.clone() };
-            let response = match self.send(request).await {
-                Ok(response) => response,
-                Err(error) if call.replay.may_retry(None) => return Ok(Attempt::Failed(error, None)),
-                Err(error) => return Err(error),
-            };
-            if response.status == 401 && !logged_in_now {
-                // The token expired or was ended: log in again, once. Only the token sent is
-                // dropped, in case a clone already replaced it.
-                let mut state = self.state();
-                if state.token.as_ref() == Some(&token) {
-                    state.token = None;
+                let mut headers = vec![
+                    (AUTH_TOKEN_HEADER.to_owned(), token.as_str().to_owned()),
+                    ("Accept".to_owned(), "application/json".to_owned()),
+                ];
+                if call.body.is_some() {
+                    headers.push(("Content-Type".into(), CONTENT_TYPE.into()));
                 }
-                return Ok(Attempt::Again);
-            }
-            let outcome =
-                if (200..300).contains(&response.status) { parse(&response) } else { Err(refusal(&response)) };
-            match outcome {
-                Ok(value) => Ok(Attempt::Done(value)),
-                Err(error) if call.replay.may_retry(Some(response.status)) => {
-                    Ok(Attempt::Failed(error, driver::retry_after(&response)))
+                headers.extend_from_slice(&call.headers);
+                let request =
+                    HttpRequest { method: call.method, url: call.url.clone(), headers, body: call.body.clone() };
+                let response = match self.send(request).await {
+                    Ok(response) => response,
+                    Err(error) if call.replay.may_retry(None) => return Ok(Attempt::Failed(error, None)),
+                    Err(error) => return Err(error),
+                };
+                if response.status == 401 && !logged_in_now {
+                    // The token expired or was ended: log in again, once. Only the token sent is
+                    // dropped, in case a clone already replaced it.
+                    let mut state = self.state();
+                    if state.token.as_ref() == Some(&token) {
+                        state.token = None;
+                    }
+                    return Ok(Attempt::Again);
                 }
-                Err(error) => Err(error),
+                let outcome =
+                    if (200..300).contains(&response.status) { parse(&response) } else { Err(refusal(&response)) };
+                match outcome {
+                    Ok(value) => Ok(Attempt::Done(value)),
+                    Err(error) if call.replay.may_retry(Some(response.status)) => {
+                        Ok(Attempt::Failed(error, driver::retry_after(&response)))
+                    }
+                    Err(error) => Err(error),
+                }
             }
-        })
-        .await
+            .await;
+            if let Some(value) = retries.after(attempt?, on_delay).await? {
+                return Ok(value);
+            }
+        }
     }
 
     /// An operation path below `csm/` (a leading `/` or `csm/` is accepted too): its URL, a
@@ -417,7 +430,7 @@ impl ClmClient {
         operation_path: &str,
         body: Value,
         wait_secs: u32,
-        mut on_event: impl FnMut(WaitEvent<'_>),
+        mut on_event: impl FnMut(WaitEvent<'_>) + MaybeSend,
     ) -> Result<JobSnapshot> {
         let (url, fallback_command, resource_id) = self.operation(operation_path)?;
         let timeout = if wait_secs == 0 { Timeout::Async } else { Timeout::SyncFor(wait_secs) };
@@ -472,9 +485,11 @@ impl ClmClient {
         wait_secs: Option<u32>,
         on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
-        self.polls
-            .status(job_id, wait_secs, on_delay, async |report| self.poll_once(job_id, wait_secs, report).await)
-            .await
+        let key = share::status_key(job_id, wait_secs);
+        let mut on_event = share::delays_to(on_delay);
+        share::shared!(self.polls, &key, &mut on_event, |relay| {
+            self.poll_once(job_id, wait_secs, &mut share::delays_from(relay)).await
+        })
     }
 
     /// One status request (see [`ClmClient::poll_with`]), not shared.
@@ -498,7 +513,7 @@ impl ClmClient {
     ///
     /// # Errors
     /// As [`ClmClient::wait_job`].
-    pub async fn wait(&self, job_id: &str, mut on_update: impl FnMut(&JobSnapshot)) -> Result<JobSnapshot> {
+    pub async fn wait(&self, job_id: &str, mut on_update: impl FnMut(&JobSnapshot) + MaybeSend) -> Result<JobSnapshot> {
         driver::wait_by_id(self, &self.waits, job_id, &mut on_update).await
     }
 
@@ -512,7 +527,11 @@ impl ClmClient {
     /// [`Error::JobFailed`] with the task's `errors` when it fails or is cancelled,
     /// [`Error::WaitTimedOut`] when the policy's deadline passes (the task may still run), or a
     /// transport/protocol error after the retry budget.
-    pub async fn wait_job(&self, job: &SubmittedJob, mut on_event: impl FnMut(WaitEvent<'_>)) -> Result<JobSnapshot> {
+    pub async fn wait_job(
+        &self,
+        job: &SubmittedJob,
+        mut on_event: impl FnMut(WaitEvent<'_>) + MaybeSend,
+    ) -> Result<JobSnapshot> {
         driver::shared_wait(self, &self.waits, job, &mut on_event).await
     }
 

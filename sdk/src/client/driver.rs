@@ -20,12 +20,28 @@ use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpResponse, TransportError};
 
-use super::share::Flights;
+use super::share::{shared, Flights};
 use super::sweep::Registration;
 use super::{SubmittedJob, WaitEvent};
 
 /// Where a request's delays are reported: how long, why, after how many failures in a row.
+/// Natively the callbacks are `Send`, so that a wait's future is (see [`super::MaybeSend`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type OnDelay<'a> = &'a mut (dyn FnMut(Duration, DelayReason, u32) + Send);
+#[cfg(target_arch = "wasm32")]
 pub(crate) type OnDelay<'a> = &'a mut dyn FnMut(Duration, DelayReason, u32);
+
+/// Where a wait's statuses and delays are reported.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type OnEvent<'a> = &'a mut (dyn FnMut(WaitEvent<'_>) + Send);
+#[cfg(target_arch = "wasm32")]
+pub(crate) type OnEvent<'a> = &'a mut dyn FnMut(WaitEvent<'_>);
+
+/// Where a wait's statuses alone are reported.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type OnUpdate<'a> = &'a mut (dyn FnMut(&JobSnapshot) + Send);
+#[cfg(target_arch = "wasm32")]
+pub(crate) type OnUpdate<'a> = &'a mut dyn FnMut(&JobSnapshot);
 
 /// What one try of a request came to.
 pub(crate) enum Attempt<T> {
@@ -42,21 +58,38 @@ pub(crate) enum Attempt<T> {
 /// Longest `Retry-After` obeyed; a server asking for more gets another try after this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
-/// Runs `attempt` until it is done, gives up (its `Err`), or fails permanently or too often.
+/// The retries of one request, for a loop that makes the tries itself:
 ///
-/// Transient failures (see [`classify`]) are retried up to `max_retries` times in a row, after
-/// the server's `Retry-After` (capped at 5 minutes) or an exponential backoff with jitter; each
-/// delay is reported to `on_delay` before it is slept.
-pub(crate) async fn with_retries<T>(
-    max_retries: u32,
-    on_delay: OnDelay<'_>,
-    mut attempt: impl AsyncFnMut() -> Result<Attempt<T>>,
-) -> Result<T> {
-    let mut budget = RetryBudget::new(max_retries);
-    loop {
-        let (error, retry_after) = match attempt().await? {
-            Attempt::Done(value) => return Ok(value),
-            Attempt::Again => continue,
+/// ```ignore
+/// let mut retries = Retries::new(max_retries);
+/// loop {
+///     let attempt = async { /* one try */ }.await?;
+///     if let Some(value) = retries.after(attempt, on_delay).await? {
+///         return Ok(value);
+///     }
+/// }
+/// ```
+///
+/// (A loop rather than a function taking the try as an async closure: rustc cannot yet prove
+/// such a closure's future `Send`, and natively the clients' futures are.)
+pub(crate) struct Retries {
+    budget: RetryBudget,
+}
+
+impl Retries {
+    pub(crate) fn new(max_retries: u32) -> Self {
+        Retries { budget: RetryBudget::new(max_retries) }
+    }
+
+    /// After a try: its value when done; `None` to try again — at once after
+    /// [`Attempt::Again`], else after a delay (reported to `on_delay`, then slept): the server's
+    /// `Retry-After` (capped at 5 minutes) or an exponential backoff with jitter. Transient
+    /// failures (see [`classify`]) are retried up to `max_retries` times in a row; a permanent
+    /// one, or one too many, is the error.
+    pub(crate) async fn after<T>(&mut self, attempt: Attempt<T>, on_delay: OnDelay<'_>) -> Result<Option<T>> {
+        let (error, retry_after) = match attempt {
+            Attempt::Done(value) => return Ok(Some(value)),
+            Attempt::Again => return Ok(None),
             Attempt::Failed(error, retry_after) => (error, retry_after),
         };
         let observed = match &error {
@@ -69,10 +102,10 @@ pub(crate) async fn with_retries<T>(
             Error::Protocol(_) => Observed::MalformedBody,
             _ => return Err(error),
         };
-        if classify(observed) == Failure::Permanent || !budget.take() {
+        if classify(observed) == Failure::Permanent || !self.budget.take() {
             return Err(error);
         }
-        let retries = budget.used();
+        let retries = self.budget.used();
         let backoff = Duration::from_millis(200u64.saturating_mul(1 << retries.min(6))).min(Duration::from_secs(10));
         let jittered = backoff.mul_f64(0.5 + fastrand::f64() / 2.0);
         let (delay, reason) = match retry_after {
@@ -81,6 +114,7 @@ pub(crate) async fn with_retries<T>(
         };
         on_delay(delay, reason, retries);
         transport::sleep(delay).await;
+        Ok(None)
     }
 }
 
@@ -182,12 +216,11 @@ pub(crate) async fn shared_wait<S: JobSource>(
     source: &S,
     waits: &Flights<JobSnapshot>,
     job: &SubmittedJob,
-    on_event: &mut dyn FnMut(WaitEvent<'_>),
+    on_event: OnEvent<'_>,
 ) -> Result<JobSnapshot> {
     let started = Instant::now();
     loop {
-        let wait = async |relay: &mut dyn FnMut(WaitEvent<'_>)| wait_job(source, job, started, relay).await;
-        match waits.run(&job.job_id, on_event, wait).await {
+        match shared!(waits, &job.job_id, on_event, |relay| wait_job(source, job, started, relay).await) {
             Err(Error::WaitTimedOut { .. }) if !deadline_passed(source.policy(), started) => continue,
             outcome => return outcome,
         }
@@ -200,7 +233,7 @@ pub(crate) async fn wait_by_id<S: JobSource>(
     source: &S,
     waits: &Flights<JobSnapshot>,
     job_id: &str,
-    on_update: &mut dyn FnMut(&JobSnapshot),
+    on_update: OnUpdate<'_>,
 ) -> Result<JobSnapshot> {
     let job = SubmittedJob { job_id: job_id.into(), resource_id: None, command: String::new(), submitted_at: None };
     let mut on_event = |event: WaitEvent<'_>| {
@@ -229,7 +262,7 @@ pub(crate) async fn wait_job<S: JobSource>(
     source: &S,
     job: &SubmittedJob,
     started: Instant,
-    on_event: &mut dyn FnMut(WaitEvent<'_>),
+    on_event: OnEvent<'_>,
 ) -> Result<JobSnapshot> {
     let policy = source.policy();
     let mut waiter = schedule(source, job, started);

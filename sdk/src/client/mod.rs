@@ -25,9 +25,24 @@ use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpRequest, HttpResponse, Method};
 pub use clm::{ClmClient, ClmConfig};
 use cookies::CookieJar;
-use driver::{status_error, Attempt, JobSource};
+use driver::{status_error, Attempt, JobSource, OnDelay};
 use share::Flights;
 use sweep::Sweeps;
+
+/// `Send` natively, nothing in WebAssembly: what the clients ask of the callbacks they take.
+/// Natively every future of [`JobClient`] and [`ClmClient`] is then `Send` (a tokio caller can
+/// `spawn` a wait); in a browser, where everything runs on one thread, callbacks may hold
+/// JavaScript values, which are not `Send`.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + ?Sized> MaybeSend for T {}
+
+/// `Send` natively, nothing in WebAssembly: what the clients ask of the callbacks they take.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSend for T {}
 
 /// API key and secret key for signed requests.
 #[derive(Clone, PartialEq, Eq)]
@@ -289,7 +304,13 @@ impl JobClient {
     /// [`Error::LoginFailed`] when the server refuses the credentials, [`Error::InvalidArgument`]
     /// without session credentials, or a transport/protocol error after the retry budget.
     pub async fn login(&self) -> Result<()> {
-        driver::with_retries(self.config.max_retries, &mut |_, _, _| {}, async || self.login_once().await).await
+        let mut retries = driver::Retries::new(self.config.max_retries);
+        loop {
+            let attempt = self.login_once().await?;
+            if let Some(()) = retries.after(attempt, &mut |_, _, _| {}).await? {
+                return Ok(());
+            }
+        }
     }
 
     /// Makes sure there is a session: `None` when there is one (perhaps after waiting for
@@ -312,7 +333,7 @@ impl JobClient {
         self.login_once().await.map(Some)
     }
 
-    /// One login request: done, or a failure for [`driver::with_retries`] to judge (with the
+    /// One login request: done, or a failure for [`driver::Retries`] to judge (with the
     /// server's `Retry-After`); refused credentials end it at once.
     async fn login_once(&self) -> Result<Attempt<()>> {
         let Credentials::Session(creds) = &self.config.credentials else {
@@ -365,7 +386,7 @@ impl JobClient {
         &self,
         request: &Request,
         extra_headers: &[(String, String)],
-        on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
+        on_delay: OnDelay<'_>,
     ) -> Result<(Envelope, HttpResponse)> {
         self.exchange_as(self.config.format, request, extra_headers, on_delay).await
     }
@@ -376,44 +397,50 @@ impl JobClient {
         format: Format,
         request: &Request,
         extra_headers: &[(String, String)],
-        on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
+        on_delay: OnDelay<'_>,
     ) -> Result<(Envelope, HttpResponse)> {
         let session_mode = matches!(self.config.credentials, Credentials::Session(_));
         let mut logged_in_now = false;
-        driver::with_retries(self.config.max_retries, on_delay, async || {
-            if session_mode {
-                // One login at a time per client; a login lost to the network or a proxy is
-                // retried like any other request; refused credentials end the call.
-                match self.ensure_session().await? {
-                    Some(Attempt::Done(())) => logged_in_now = true,
-                    None => {}
-                    Some(Attempt::Again) => return Ok(Attempt::Again),
-                    Some(Attempt::Failed(error, retry_after)) => return Ok(Attempt::Failed(error, retry_after)),
-                }
-            }
-            let key_sent = self.session().session_key.clone();
-            let body = request.encode(format, &self.auth(), transport::unix_now());
-            let (error, retry_after) = match self.post(body, extra_headers).await {
-                Ok(response) => match decode(&response, format) {
-                    Ok(envelope) => return Ok(Attempt::Done((envelope, response))),
-                    Err(error) => (error, driver::retry_after(&response)),
-                },
-                Err(error) => (error, None),
-            };
-            match &error {
-                Error::Api(api) if api.code == 401 && session_mode && !logged_in_now => {
-                    // The session expired: log in again, once. Only the key sent is dropped: a
-                    // concurrent call may have logged in anew already.
-                    let mut session = self.session();
-                    if session.session_key == key_sent {
-                        session.session_key = None;
+        let mut retries = driver::Retries::new(self.config.max_retries);
+        loop {
+            let attempt: Result<Attempt<_>> = async {
+                if session_mode {
+                    // One login at a time per client; a login lost to the network or a proxy is
+                    // retried like any other request; refused credentials end the call.
+                    match self.ensure_session().await? {
+                        Some(Attempt::Done(())) => logged_in_now = true,
+                        None => {}
+                        Some(Attempt::Again) => return Ok(Attempt::Again),
+                        Some(Attempt::Failed(error, retry_after)) => return Ok(Attempt::Failed(error, retry_after)),
                     }
-                    Ok(Attempt::Again)
                 }
-                _ => Ok(Attempt::Failed(error, retry_after)),
+                let key_sent = self.session().session_key.clone();
+                let body = request.encode(format, &self.auth(), transport::unix_now());
+                let (error, retry_after) = match self.post(body, extra_headers).await {
+                    Ok(response) => match decode(&response, format) {
+                        Ok(envelope) => return Ok(Attempt::Done((envelope, response))),
+                        Err(error) => (error, driver::retry_after(&response)),
+                    },
+                    Err(error) => (error, None),
+                };
+                match &error {
+                    Error::Api(api) if api.code == 401 && session_mode && !logged_in_now => {
+                        // The session expired: log in again, once. Only the key sent is dropped: a
+                        // concurrent call may have logged in anew already.
+                        let mut session = self.session();
+                        if session.session_key == key_sent {
+                            session.session_key = None;
+                        }
+                        Ok(Attempt::Again)
+                    }
+                    _ => Ok(Attempt::Failed(error, retry_after)),
+                }
             }
-        })
-        .await
+            .await;
+            if let Some(value) = retries.after(attempt?, on_delay).await? {
+                return Ok(value);
+            }
+        }
     }
 
     /// Sends one command and returns its envelope.
@@ -508,11 +535,13 @@ impl JobClient {
         &self,
         job_id: &str,
         wait_secs: Option<u32>,
-        on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
+        on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
-        self.polls
-            .status(job_id, wait_secs, on_delay, async |report| self.poll_once(job_id, wait_secs, report).await)
-            .await
+        let key = share::status_key(job_id, wait_secs);
+        let mut on_event = share::delays_to(on_delay);
+        share::shared!(self.polls, &key, &mut on_event, |relay| {
+            self.poll_once(job_id, wait_secs, &mut share::delays_from(relay)).await
+        })
     }
 
     /// One status request (see [`JobClient::poll_with`]), not shared.
@@ -520,7 +549,7 @@ impl JobClient {
         &self,
         job_id: &str,
         wait_secs: Option<u32>,
-        on_delay: &mut dyn FnMut(Duration, DelayReason, u32),
+        on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
         let headers: Vec<(String, String)> =
             wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))).into_iter().collect();
@@ -533,7 +562,7 @@ impl JobClient {
     ///
     /// # Errors
     /// As [`JobClient::wait_job`].
-    pub async fn wait(&self, job_id: &str, mut on_update: impl FnMut(&JobSnapshot)) -> Result<JobSnapshot> {
+    pub async fn wait(&self, job_id: &str, mut on_update: impl FnMut(&JobSnapshot) + MaybeSend) -> Result<JobSnapshot> {
         driver::wait_by_id(self, &self.waits, job_id, &mut on_update).await
     }
 
@@ -551,7 +580,11 @@ impl JobClient {
     /// polled once for all of them, each gets every status and delay from when it began and
     /// the outcome. Stopping one of them does not stop the others, and each keeps its own
     /// deadline (counted from when it began).
-    pub async fn wait_job(&self, job: &SubmittedJob, mut on_event: impl FnMut(WaitEvent<'_>)) -> Result<JobSnapshot> {
+    pub async fn wait_job(
+        &self,
+        job: &SubmittedJob,
+        mut on_event: impl FnMut(WaitEvent<'_>) + MaybeSend,
+    ) -> Result<JobSnapshot> {
         driver::shared_wait(self, &self.waits, job, &mut on_event).await
     }
 }
@@ -608,8 +641,9 @@ impl JobClient {
     async fn poll_by_listing(&self, job_id: &str) -> Option<JobSnapshot> {
         let since = self.sweeps.listing_since(job_id)?;
         // Polls that come due while a listing is out share it.
-        let list = async |_: &mut dyn FnMut(WaitEvent<'_>)| self.list_jobs(Some(since)).await;
-        let listing = self.listings.run(&since.to_string(), &mut |_| {}, list).await.ok()?;
+        let key = since.to_string();
+        let listing =
+            share::shared!(self.listings, &key, &mut |_| {}, |_relay| self.list_jobs(Some(since)).await).ok()?;
         self.sweeps.deliver(&listing, job_id, since);
         let own = listing.into_iter().find(|snapshot| snapshot.job_id == job_id);
         if own.is_none() {

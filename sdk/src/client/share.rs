@@ -23,8 +23,8 @@ use crate::error::Result;
 use crate::protocol::JobSnapshot;
 use crate::time::Duration;
 
-use super::driver::OnDelay;
-use super::WaitEvent;
+use super::driver::{OnDelay, OnEvent};
+use super::{MaybeSend, WaitEvent};
 
 /// Events kept for followers that have not taken them yet; a follower further behind misses
 /// the oldest (they are progress reports and delays, the outcome is never lost).
@@ -75,7 +75,7 @@ struct FlightState<T> {
 
 /// One operation in flight.
 #[derive(Debug)]
-struct Flight<T> {
+pub(crate) struct Flight<T> {
     state: Mutex<FlightState<T>>,
 }
 
@@ -131,11 +131,28 @@ impl<T> Default for Flights<T> {
 }
 
 /// Ends the leader's flight however the leader's future ends; dropped early, it abandons it.
-struct Lead<'a, T> {
+pub(crate) struct Lead<'a, T> {
     flights: &'a Flights<T>,
     key: &'a str,
     flight: Arc<Flight<T>>,
     outcome: Option<Outcome<T>>,
+}
+
+impl<'a, T: Clone> Lead<'a, T> {
+    /// Where the leader reports its events: kept for the followers, then passed to `on_event`.
+    pub(crate) fn relay<'b>(&'b self, on_event: OnEvent<'b>) -> impl FnMut(WaitEvent<'_>) + 'b {
+        let flight = &self.flight;
+        move |event| {
+            flight.publish(&event);
+            on_event(event);
+        }
+    }
+
+    /// Ends the flight with the leader's `result`, which followers get too.
+    pub(crate) fn finish(mut self, result: Result<T>) -> Result<T> {
+        self.outcome = Some(Outcome::Done(result.clone()));
+        result
+    }
 }
 
 impl<T> Drop for Lead<'_, T> {
@@ -169,77 +186,93 @@ impl<T> Flights<T> {
     }
 }
 
-impl Flights<(JobSnapshot, bool)> {
-    /// One status request of `job_id` (asking the server to hold it `wait_secs`), made by
-    /// `poll_once` unless the identical request is in flight already: then its answer is
-    /// shared. Delays before retries are reported to `on_delay`.
-    pub(crate) async fn status(
-        &self,
-        job_id: &str,
-        wait_secs: Option<u32>,
-        on_delay: OnDelay<'_>,
-        mut poll_once: impl AsyncFnMut(OnDelay<'_>) -> Result<(JobSnapshot, bool)>,
-    ) -> Result<(JobSnapshot, bool)> {
-        let key = format!("{job_id}\n{}", wait_secs.unwrap_or(0));
-        let mut on_event = |event: WaitEvent<'_>| {
-            if let WaitEvent::Delay { delay, reason, retries } = event {
-                on_delay(delay, reason, retries);
+/// Where a caller of [`Flights`] stands: leading the operation (it runs it), or following the
+/// one in flight.
+pub(crate) enum Joined<'a, T> {
+    Lead(Lead<'a, T>),
+    Follow(Arc<Flight<T>>),
+}
+
+/// Runs an operation for a key on [`Flights`], or follows the run of it already in flight:
+/// `shared!(flights, key, on_event, |relay| operation)` evaluates to the operation's outcome.
+/// Every event is reported to `on_event` (the leader's as they happen, through `relay`; a
+/// follower's from when it joined). A follower whose leader went away runs it anew.
+///
+/// A macro, not a function taking the operation as an async closure: rustc cannot yet prove
+/// such a closure's future `Send`, and natively the clients' futures are.
+macro_rules! shared {
+    ($flights:expr, $key:expr, $on_event:expr, |$relay:ident| $operation:expr) => {{
+        let on_event: $crate::client::driver::OnEvent<'_> = $on_event;
+        loop {
+            match $flights.join($key) {
+                $crate::client::share::Joined::Lead(lead) => {
+                    let result = {
+                        let mut relay = lead.relay(&mut *on_event);
+                        let $relay: $crate::client::driver::OnEvent<'_> = &mut relay;
+                        let result = $operation;
+                        result
+                    };
+                    break lead.finish(result);
+                }
+                $crate::client::share::Joined::Follow(flight) => {
+                    if let Some(result) = $flights.follow(&flight, &mut *on_event).await {
+                        break result;
+                    }
+                    // The leader went away: take over (or follow whoever did first).
+                }
             }
-        };
-        let poll = async |relay: &mut dyn FnMut(WaitEvent<'_>)| {
-            let mut report = |delay, reason, retries| relay(WaitEvent::Delay { delay, reason, retries });
-            poll_once(&mut report).await
-        };
-        self.run(&key, &mut on_event, poll).await
+        }
+    }};
+}
+pub(crate) use shared;
+
+/// The key of a status request of `job_id` asking the server to hold it `wait_secs`.
+pub(crate) fn status_key(job_id: &str, wait_secs: Option<u32>) -> String {
+    format!("{job_id}\n{}", wait_secs.unwrap_or(0))
+}
+
+/// The delays among a status request's events, for `on_delay`.
+pub(crate) fn delays_to<'a>(on_delay: OnDelay<'a>) -> impl FnMut(WaitEvent<'_>) + 'a {
+    move |event| {
+        if let WaitEvent::Delay { delay, reason, retries } = event {
+            on_delay(delay, reason, retries);
+        }
     }
 }
 
-impl<T: Clone> Flights<T> {
+/// A request's delays as events, for `relay`.
+pub(crate) fn delays_from<'a>(relay: OnEvent<'a>) -> impl FnMut(Duration, DelayReason, u32) + 'a {
+    move |delay, reason, retries| relay(WaitEvent::Delay { delay, reason, retries })
+}
+
+impl<T: Clone + MaybeSend> Flights<T> {
     /// How many operations are in flight.
     #[cfg(test)]
     pub(crate) fn in_flight(&self) -> usize {
         self.lock().len()
     }
 
-    /// Runs `op` for `key`, or follows the run of it already in flight. Every event is
-    /// reported to `on_event` (the leader's as they happen, a follower's from when it joined).
-    pub(crate) async fn run(
-        &self,
-        key: &str,
-        on_event: &mut dyn FnMut(WaitEvent<'_>),
-        mut op: impl AsyncFnMut(&mut dyn FnMut(WaitEvent<'_>)) -> Result<T>,
-    ) -> Result<T> {
-        loop {
-            let (flight, leads) = {
-                let mut entries = self.lock();
-                match entries.iter().find(|(k, _)| k == key) {
-                    Some((_, flight)) => (Arc::clone(flight), false),
-                    None => {
-                        let flight = Arc::new(Flight::new());
-                        entries.push((key.to_owned(), Arc::clone(&flight)));
-                        (flight, true)
-                    }
-                }
-            };
-            if leads {
-                let mut lead = Lead { flights: self, key, flight: Arc::clone(&flight), outcome: None };
-                let mut relay = |event: WaitEvent<'_>| {
-                    flight.publish(&event);
-                    on_event(event);
-                };
-                let result = op(&mut relay).await;
-                lead.outcome = Some(Outcome::Done(result.clone()));
-                return result;
-            }
-            if let Outcome::Done(result) = self.follow(&flight, on_event).await {
-                return result;
-            }
-            // The leader went away: take over (or follow whoever did first).
+    /// Leads the operation for `key`, or follows the one in flight (see [`shared!`]).
+    pub(crate) fn join<'a>(&'a self, key: &'a str) -> Joined<'a, T> {
+        let mut entries = self.lock();
+        if let Some((_, flight)) = entries.iter().find(|(k, _)| k == key) {
+            return Joined::Follow(Arc::clone(flight));
+        }
+        let flight = Arc::new(Flight::new());
+        entries.push((key.to_owned(), Arc::clone(&flight)));
+        Joined::Lead(Lead { flights: self, key, flight, outcome: None })
+    }
+
+    /// Follows `flight` until it ends: its outcome, or `None` when its leader went away.
+    pub(crate) async fn follow(&self, flight: &Flight<T>, on_event: OnEvent<'_>) -> Option<Result<T>> {
+        match self.listen(flight, on_event).await {
+            Outcome::Done(result) => Some(result),
+            Outcome::Abandoned => None,
         }
     }
 
     /// Listens to `flight` until it ends.
-    async fn follow(&self, flight: &Flight<T>, on_event: &mut dyn FnMut(WaitEvent<'_>)) -> Outcome<T> {
+    async fn listen(&self, flight: &Flight<T>, on_event: OnEvent<'_>) -> Outcome<T> {
         let id = self.next_follower.fetch_add(1, Ordering::Relaxed);
         let mut cursor = {
             let mut state = flight.lock();
@@ -287,6 +320,18 @@ mod tests {
         JobSnapshot::bare("j", state)
     }
 
+    impl<T: Clone + MaybeSend> Flights<T> {
+        /// `op` for `key` through [`shared!`].
+        async fn run(
+            &self,
+            key: &str,
+            on_event: OnEvent<'_>,
+            mut op: impl AsyncFnMut(OnEvent<'_>) -> Result<T>,
+        ) -> Result<T> {
+            shared!(self, key, on_event, |relay| op(relay).await)
+        }
+    }
+
     /// Pending until `gate` opens.
     async fn until(gate: &Cell<bool>) {
         poll_fn(|_| if gate.get() { Poll::Ready(()) } else { Poll::Pending }).await
@@ -307,15 +352,16 @@ mod tests {
     fn followers_get_the_leaders_events_and_outcome_and_run_nothing() {
         let flights = Flights::<u32>::default();
         let (runs, gate) = (Cell::new(0), Cell::new(false));
-        let op = async |relay: &mut dyn FnMut(WaitEvent<'_>)| {
+        let op = async |relay: OnEvent<'_>| {
             runs.set(runs.get() + 1);
             until(&gate).await;
             relay(WaitEvent::Status(&snapshot(JobState::Pending)));
             Ok(7)
         };
-        let (first, second) = (Cell::new(0), Cell::new(0));
-        let mut on_first = |_: WaitEvent<'_>| first.set(first.get() + 1);
-        let mut on_second = |_: WaitEvent<'_>| second.set(second.get() + 1);
+        // Atomics: natively the callbacks are `Send`.
+        let (first, second) = (AtomicU64::new(0), AtomicU64::new(0));
+        let mut on_first = |_: WaitEvent<'_>| _ = first.fetch_add(1, Ordering::Relaxed);
+        let mut on_second = |_: WaitEvent<'_>| _ = second.fetch_add(1, Ordering::Relaxed);
         let mut a = pin!(flights.run("j", &mut on_first, op));
         let mut b = pin!(flights.run("j", &mut on_second, op));
         let (mut out_a, mut out_b) = (None, None);
@@ -341,14 +387,14 @@ mod tests {
         }));
         assert_eq!((out_a.and_then(Result::ok), out_b.and_then(Result::ok), runs.get()), (Some(7), Some(7), 1));
         assert_eq!(flights.in_flight(), 0);
-        assert_eq!((first.get(), second.get()), (1, 1));
+        assert_eq!((first.load(Ordering::Relaxed), second.load(Ordering::Relaxed)), (1, 1));
     }
 
     #[test]
     fn a_follower_takes_over_when_the_leader_goes_away() {
         let flights = Flights::<u32>::default();
         let (runs, gate) = (Cell::new(0), Cell::new(false));
-        let op = async |_: &mut dyn FnMut(WaitEvent<'_>)| {
+        let op = async |_: OnEvent<'_>| {
             runs.set(runs.get() + 1);
             until(&gate).await;
             Ok(runs.get())

@@ -9,7 +9,7 @@ use crate::protocol::JobSnapshot;
 use crate::time::{Duration, Instant};
 use crate::transport;
 
-use super::{JobClient, SubmittedJob};
+use super::{JobClient, MaybeSend, SubmittedJob};
 
 /// Jobs per `listAsyncJobs` page (CloudStack's default `default.page.size` is 500).
 const PAGE_SIZE: usize = 500;
@@ -31,7 +31,7 @@ impl JobClient {
     pub async fn watch(
         &self,
         jobs: &[SubmittedJob],
-        mut on_update: impl FnMut(&JobSnapshot),
+        mut on_update: impl FnMut(&JobSnapshot) + MaybeSend,
     ) -> Result<Vec<JobSnapshot>> {
         let mut tracker = BatchTracker::new(jobs.iter().map(|job| job.job_id.clone()));
         let started = Instant::now();

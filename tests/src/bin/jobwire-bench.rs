@@ -552,7 +552,7 @@ async fn throttled(servers: &Handle, n: usize) {
 }
 
 /// The servers get a runtime of their own (two worker threads, as a deployment would); the
-/// clients run on one thread, as in a browser or Node (the SDK's futures are not `Send`).
+/// clients run on one thread, as in a browser or Node.
 fn main() -> ExitCode {
     let runtime = |threads: Option<usize>| {
         let mut builder = match threads {

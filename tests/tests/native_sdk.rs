@@ -270,14 +270,14 @@ async fn a_late_joining_wait_keeps_its_own_deadline() {
 
 /// Waits of different jobs on one client share `listAsyncJobs` listings when the server does
 /// not hold requests: every job resolves with its own VM, with far fewer requests than the same
-/// waits each on a client of its own.
-#[tokio::test]
+/// waits each on a client of its own. The waits are tasks of a multi-threaded runtime: the
+/// client's futures are `Send`, and its shared state holds across threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waits_of_different_jobs_on_one_client_share_listings() {
     const JOBS: u64 = 10;
     let endpoint = start_server(2000).await.unwrap();
     let new_client = || JobClient::new(config(endpoint.clone(), api_key(), Format::Json)).unwrap();
     let mut requests = Vec::new();
-    let local = tokio::task::LocalSet::new();
     for share in [true, false] {
         let clients: Vec<JobClient> =
             if share { vec![new_client(); JOBS as usize] } else { (0..JOBS).map(|_| new_client()).collect() };
@@ -285,10 +285,9 @@ async fn waits_of_different_jobs_on_one_client_share_listings() {
         for client in &clients {
             let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
             let client = client.clone();
-            // Wait futures borrow non-`Send` callbacks: tasks of this thread.
-            waits.spawn_local_on(async move { (client.wait(&job.job_id, |_| {}).await, job) }, &local);
+            waits.spawn(async move { (client.wait(&job.job_id, |_| {}).await, job) });
         }
-        while let Some(joined) = local.run_until(waits.join_next()).await {
+        while let Some(joined) = waits.join_next().await {
             let (outcome, job) = joined.unwrap();
             let snapshot = outcome.unwrap();
             assert_eq!(snapshot.state, JobState::Succeeded);

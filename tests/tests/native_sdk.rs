@@ -1,9 +1,9 @@
 //! The SDK's Rust API (reqwest transport) against the reference server over real HTTP.
 
-use jobwire::engine::PollPolicy;
+use jobwire::engine::{DelayReason, PollPolicy};
 use jobwire::protocol::{Format, JobState};
 use jobwire::time::Duration;
-use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, Error, JobClient, SessionCredentials};
+use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, Error, JobClient, SessionCredentials, WaitEvent};
 use jobwire_e2e::{demo, ids, start_server};
 
 fn params(offering: &str) -> Vec<(String, String)> {
@@ -168,6 +168,45 @@ async fn watching_many_jobs_costs_one_listing_per_tick() {
     }
     // Per-job polling at the same policy would need at least 40 requests per tick.
     assert!(requests < 40, "{requests} requests for 40 jobs");
+}
+
+/// A watch learns how long its jobs' command takes, like a wait: the next watch of that command
+/// lists first as the learned window opens (instead of ticking through the jobs' whole run),
+/// and a wait's first poll is placed by what the watch learned.
+#[tokio::test]
+async fn a_watch_learns_durations_and_the_next_watch_and_wait_use_them() {
+    let client = client(1500, Format::Json).await;
+    let submit = async || {
+        let mut jobs = Vec::new();
+        for _ in 0..3 {
+            jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
+        }
+        jobs
+    };
+    let mut listings = Vec::new();
+    for _ in 0..2 {
+        let jobs = submit().await;
+        let before = client.requests_sent();
+        let finals = client.watch(&jobs, |_| {}).await.unwrap();
+        assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+        listings.push(client.requests_sent() - before);
+    }
+    // Ticks of at most 100 ms through 1.5 s jobs, then (learned) a first listing at about 1.2 s.
+    assert!(listings[1] * 2 <= listings[0], "listings of the first and the second watch: {listings:?}");
+
+    let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
+    let mut first_delay = None;
+    client
+        .wait_job(&job, |event| {
+            if let (WaitEvent::Delay { delay, reason, .. }, None) = (event, first_delay) {
+                first_delay = Some((delay, reason));
+            }
+        })
+        .await
+        .unwrap();
+    let (delay, reason) = first_delay.unwrap();
+    assert_eq!(reason, DelayReason::Learned);
+    assert!(delay >= Duration::from_millis(800), "first poll after {delay:?}");
 }
 
 #[tokio::test]

@@ -318,16 +318,9 @@ pub(crate) async fn wait_job<S: JobSource>(
         source.seen(&snapshot);
         server_waits = server_waits && held;
         on_event(WaitEvent::Status(&snapshot));
-        if snapshot.state.is_terminal() && !job.command.is_empty() {
+        if snapshot.state.is_terminal() {
             let took = job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed());
-            source.with_learner(|learner| {
-                // Seen running, then finished: it took about `took`. Finished at the first look,
-                // it took at most `took` — a wait begun late would teach a duration the job never
-                // had (and delay every later first poll), so that may only lower the estimate.
-                if seen_pending || learner.typical(&job.command).is_some_and(|typical| took < typical) {
-                    learner.observe(&job.command, took);
-                }
-            });
+            source.with_learner(|learner| learner.observe_finish(&job.command, took, seen_pending));
         }
         seen_pending = seen_pending || snapshot.state == JobState::Pending;
         if snapshot.state == JobState::Pending {

@@ -1,14 +1,17 @@
 //! Following many jobs at once: one `listAsyncJobs` listing (all its pages) per tick instead of
 //! a status request per job; the jobs the listing cannot show (purged, or of an account the
 //! listing does not cover) are asked for one by one. Decisions are the [`BatchTracker`]'s.
+//! Like single waits, a watch learns from the jobs it sees finish, and its first listing waits
+//! for the earliest window in which a job's command usually finishes.
 
-use crate::engine::{BatchTracker, WaitStep, Waiter};
+use crate::engine::{BatchTracker, DelayReason, PollPolicy, WaitStep, Waiter};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, Request};
 use crate::protocol::JobSnapshot;
 use crate::time::{Duration, Instant};
 use crate::transport;
 
+use super::driver::JobSource;
 use super::{JobClient, MaybeSend, SubmittedJob};
 
 /// Jobs per `listAsyncJobs` page (CloudStack's default `default.page.size` is 500).
@@ -37,7 +40,17 @@ impl JobClient {
         let started = Instant::now();
         let mut policy = self.config.policy.clone();
         policy.max_interval = policy.max_interval.min(MAX_TICK_INTERVAL);
-        let mut waiter = Waiter::new(policy, started);
+        let mut waiter = match self.first_listing_delay(jobs, &policy, started) {
+            Some(first) => Waiter::new(policy, started).first_delay(first, DelayReason::Learned),
+            None => Waiter::new(policy, started),
+        };
+        let mut lessons = Lessons::new(jobs);
+        let mut report = |snapshot: &JobSnapshot| {
+            if let Some((command, took, was_running)) = lessons.observe(snapshot, started) {
+                self.with_learner(|learner| learner.observe_finish(command, took, was_running));
+            }
+            on_update(snapshot);
+        };
         let mut tick_started = started;
         while !tracker.is_done() {
             // The delay counts from the start of the previous listing: a listing that takes a
@@ -53,16 +66,33 @@ impl JobClient {
             tick_started = Instant::now();
             let listing = self.list_jobs(tracker.oldest_unfinished_created()).await?;
             let (news, missing) = tracker.observe_listing(&listing);
-            news.iter().for_each(&mut on_update);
+            news.iter().for_each(&mut report);
             for job_id in missing {
                 let snapshot = self.poll(&job_id).await?;
                 if let Some(news) = tracker.observe(&snapshot) {
-                    on_update(&news);
+                    report(&news);
                 }
             }
         }
         // In the order given; a duplicate's final snapshot was taken by its first occurrence.
         Ok(jobs.iter().filter_map(|job| tracker.take_final(&job.job_id)).collect())
+    }
+
+    /// The first listing's delay when durations were learned for every job's command: as the
+    /// earliest of their expected windows opens (counted from each job's submit); `None` (the
+    /// policy's first delay) when a job's command is new or unknown.
+    fn first_listing_delay(&self, jobs: &[SubmittedJob], policy: &PollPolicy, started: Instant) -> Option<Duration> {
+        let firsts: Option<Vec<Duration>> = self.with_learner(|learner| {
+            let first = |job: &SubmittedJob| {
+                let command = &job.command;
+                let planned =
+                    self.initial_delay(command).or_else(|| learner.first_delay(command, policy.first_delay))?;
+                let age = job.submitted_at.map_or(Duration::ZERO, |at| started.saturating_duration_since(at));
+                Some(planned.saturating_sub(age))
+            };
+            jobs.iter().map(first).collect()
+        });
+        firsts?.into_iter().min()
     }
 
     /// Every job `listAsyncJobs` shows, all pages; only those created since `since_secs` (Unix
@@ -89,5 +119,37 @@ impl JobClient {
             }
         }
         Ok(jobs)
+    }
+}
+
+/// What a watch's jobs teach about their commands' durations.
+struct Lessons<'a> {
+    jobs: &'a [SubmittedJob],
+    /// `(job id, index in jobs)`, sorted by id.
+    by_id: Vec<(&'a str, usize)>,
+    /// Seen running, by index.
+    seen_running: Vec<bool>,
+}
+
+impl<'a> Lessons<'a> {
+    fn new(jobs: &'a [SubmittedJob]) -> Self {
+        let mut by_id: Vec<(&str, usize)> = jobs.iter().enumerate().map(|(i, job)| (job.job_id.as_str(), i)).collect();
+        by_id.sort_unstable();
+        Lessons { jobs, by_id, seen_running: vec![false; jobs.len()] }
+    }
+
+    /// Takes news of a job: once one seen running finished, its command, how long it took
+    /// (since its submit, or since the watch began when unknown) and whether it was seen
+    /// running (see [`crate::engine::DurationLearner::observe_finish`]).
+    fn observe(&mut self, snapshot: &JobSnapshot, started: Instant) -> Option<(&'a str, Duration, bool)> {
+        let found = self.by_id.binary_search_by(|(id, _)| (*id).cmp(snapshot.job_id.as_str())).ok()?;
+        let index = self.by_id[found].1;
+        let job = &self.jobs[index];
+        if !snapshot.state.is_terminal() {
+            self.seen_running[index] = true;
+            return None;
+        }
+        let took = job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed());
+        Some((job.command.as_str(), took, self.seen_running[index]))
     }
 }

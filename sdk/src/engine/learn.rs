@@ -71,6 +71,19 @@ impl DurationLearner {
         self.stats.iter().find(|(name, _)| name == command).map(|(_, stats)| *stats)
     }
 
+    /// A wait or watch saw a `command` job finish `took` after its submit. Seen running before,
+    /// it took about that long. Finished at the first look, it took at most that long — a wait
+    /// begun late would teach a duration the job never had (and delay every later first poll),
+    /// so such a sighting may only lower the estimate.
+    pub fn observe_finish(&mut self, command: &str, took: Duration, seen_running: bool) {
+        if command.is_empty() {
+            return;
+        }
+        if seen_running || self.typical(command).is_some_and(|typical| took < typical) {
+            self.observe(command, took);
+        }
+    }
+
     /// The typical duration of `command` jobs, once at least one was seen.
     pub fn typical(&self, command: &str) -> Option<Duration> {
         self.stats(command).map(|stats| secs(stats.mean.exp()))
@@ -100,6 +113,24 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn a_finish_at_the_first_look_only_lowers_the_estimate() {
+        let mut learner = DurationLearner::default();
+        // Nothing known, finished at the first look: it may have taken far less; nothing learned.
+        learner.observe_finish("deploy", Duration::from_secs(30), false);
+        assert_eq!(learner.typical("deploy"), None);
+        learner.observe_finish("deploy", Duration::from_secs(8), true);
+        let typical = learner.typical("deploy").unwrap();
+        // Longer than typical at the first look: not learned; shorter: learned.
+        learner.observe_finish("deploy", Duration::from_secs(60), false);
+        assert_eq!(learner.typical("deploy"), Some(typical));
+        learner.observe_finish("deploy", Duration::from_secs(2), false);
+        assert!(learner.typical("deploy").unwrap() < typical);
+        // Jobs known by id only (no command) teach nothing.
+        learner.observe_finish("", Duration::from_secs(5), true);
+        assert_eq!(learner.typical(""), None);
+    }
 
     #[test]
     fn learns_per_command_and_follows_change() {

@@ -290,7 +290,7 @@ impl JobClient {
             let wait = retry_after_from_text(&text).or_else(|| driver::retry_after(&response));
             session.pacer.refused(Instant::now(), slot, wait.unwrap_or(Duration::from_secs(1)));
         } else {
-            session.pacer.admitted();
+            session.pacer.admitted(slot);
         }
         drop(session);
         Ok(response)

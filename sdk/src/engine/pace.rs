@@ -9,8 +9,20 @@
 //! counting begins with a request that opens a fresh window, that rate is never above the
 //! server's `max / interval` (k windows admit at most `k · max` requests and span at least
 //! `k · interval`), so spacing requests by its inverse (plus a margin for network jitter) keeps
-//! every window at or under `max`. Counting begins with the client's first request, and again
-//! with the first request after a refusing window has ended.
+//! every window at or under `max`. Counting begins with the client's first request, with the
+//! first request after a refusing window ended, and with the first request after a pause in
+//! sending of [`QUIET`] or of the longest wait a refusal asked for, whichever is longer (a
+//! window is at least as long as the wait its refusal states): a fresh window where the
+//! server's interval is no longer (CloudStack's default is 1 s).
+//!
+//! Only the recent past counts: a long-lived client's history (a dashboard open for an hour,
+//! polling now and then) would otherwise teach its average rate, far below what the server
+//! allows — after one refusal every request would crawl, a burst of submits most of all.
+//! Without pauses, counting reaches back one to two epochs of [`EPOCH`]; begun mid-window, it
+//! then overestimates the rate by at most two windows' worth over at least `EPOCH / interval`
+//! windows (7 % at 1 s, within the margin). Where the server's interval is longer than the
+//! pauses that restarted counting, the rate learned may be too high: its requests get refused
+//! again, and the spacing is dropped as below.
 //!
 //! A rate limit does not refuse a client that keeps under it. So when requests sent at the
 //! learned spacing are refused again (twice), the refusals are not about this client's rate (a
@@ -28,13 +40,31 @@ const PACED_REFUSALS: u32 = 2;
 /// How long nothing is learned after a spacing was dropped.
 const COOL_DOWN: Duration = Duration::from_secs(60);
 
+/// A pause in sending after which the next request opens a fresh window (at least; see
+/// [`Pacer::refused`]).
+pub const QUIET: Duration = Duration::from_secs(1);
+
+/// How long one epoch of counting lasts; counting reaches back one to two of them.
+pub const EPOCH: Duration = Duration::from_secs(30);
+
+/// Requests counted from `since` on.
+#[derive(Debug, Clone, Copy)]
+struct Count {
+    since: Instant,
+    admitted: u32,
+}
+
 /// Decides when a client's next request may go out.
 #[derive(Debug, Clone, Default)]
 pub struct Pacer {
-    /// The first request counted, once one was sent.
-    counting_since: Option<Instant>,
-    /// Requests counted that the server did not refuse.
-    admitted: u32,
+    /// The epoch being counted, once a request was sent.
+    current: Option<Count>,
+    /// The epoch before it, if it followed without a pause.
+    previous: Option<Count>,
+    /// The slot of the latest request.
+    last_sent: Option<Instant>,
+    /// The longest wait a refusal asked for: windows are at least that long.
+    longest_wait: Duration,
     /// The learned spacing between two requests, and when it was learned.
     spacing: Option<(Duration, Instant)>,
     /// Refusals of requests sent at the learned spacing.
@@ -58,15 +88,33 @@ impl Pacer {
         if let Some((spacing, _)) = self.spacing {
             self.next_at = Some(at + spacing);
         }
-        if self.counting_since.is_none() {
-            self.counting_since = Some(at);
+        let quiet = QUIET.max(self.longest_wait);
+        let paused = self.last_sent.is_none_or(|last| at.saturating_duration_since(last) >= quiet);
+        match self.current {
+            Some(current) if !paused => {
+                if at.saturating_duration_since(current.since) >= EPOCH {
+                    self.previous = Some(current);
+                    self.current = Some(Count { since: at, admitted: 0 });
+                }
+            }
+            _ => {
+                self.previous = None;
+                self.current = Some(Count { since: at, admitted: 0 });
+            }
         }
+        self.last_sent = Some(self.last_sent.map_or(at, |last| last.max(at)));
         at
     }
 
-    /// A counted request was answered without a refusal.
-    pub fn admitted(&mut self) {
-        self.admitted = self.admitted.saturating_add(1);
+    /// The request sent at `sent_at` (its [`Pacer::reserve`] slot) was answered without a
+    /// refusal. Requests sent before counting began are not counted.
+    pub fn admitted(&mut self, sent_at: Instant) {
+        for count in [&mut self.current, &mut self.previous].into_iter().flatten() {
+            if sent_at >= count.since {
+                count.admitted = count.admitted.saturating_add(1);
+                return;
+            }
+        }
     }
 
     /// The request sent at `sent_at` (its [`Pacer::reserve`] slot) was refused with 429 at
@@ -75,9 +123,12 @@ impl Pacer {
     /// that spacing are counted, and drop it at [`PACED_REFUSALS`].
     pub fn refused(&mut self, now: Instant, sent_at: Instant, retry_after: Duration) {
         let window_end = now + retry_after;
+        self.longest_wait = self.longest_wait.max(retry_after);
         self.next_at = Some(self.next_at.map_or(window_end, |next| next.max(window_end)));
-        let since = self.counting_since.take().unwrap_or(now);
-        let admitted = std::mem::take(&mut self.admitted);
+        // Counting begins anew after the refusing window.
+        let (current, previous) = (self.current.take(), self.previous.take());
+        let since = previous.or(current).map_or(now, |count| count.since);
+        let admitted = [current, previous].into_iter().flatten().map(|count| count.admitted).sum::<u32>();
         if self.quiet_until.is_some_and(|until| now < until) {
             return;
         }
@@ -158,7 +209,7 @@ mod tests {
             let at = pacer.reserve(now);
             match throttle.admit(at) {
                 Ok(()) => {
-                    pacer.admitted();
+                    pacer.admitted(at);
                     sent += 1;
                 }
                 Err(wait) => {
@@ -193,11 +244,47 @@ mod tests {
     }
 
     #[test]
+    fn a_long_quiet_history_does_not_slow_a_later_burst() {
+        // A dashboard polling every 2 s for 10 minutes, then 200 submits at once against
+        // CloudStack's default throttle: paced at the throttle's rate, not the history's.
+        let mut throttle = Throttle { max: 25, interval: Duration::from_secs(1), window: None };
+        let mut pacer = Pacer::new();
+        let start = Instant::now();
+        let mut now = start;
+        for _ in 0..300 {
+            let at = pacer.reserve(now);
+            assert!(throttle.admit(at).is_ok());
+            pacer.admitted(at);
+            now = at + Duration::from_secs(2);
+        }
+        let burst_started = now;
+        let (mut sent, mut refused) = (0, 0);
+        while sent < 200 {
+            let at = pacer.reserve(now);
+            match throttle.admit(at) {
+                Ok(()) => {
+                    pacer.admitted(at);
+                    sent += 1;
+                }
+                Err(wait) => {
+                    refused += 1;
+                    pacer.refused(at, at, wait);
+                }
+            }
+            now = at + Duration::from_millis(5);
+        }
+        assert_eq!(refused, 1);
+        // 200 at 25/s: 8 s, plus the margin; the history's rate (one per 2 s) would take 400 s.
+        let took = now - burst_started;
+        assert!(took < Duration::from_secs(10), "{took:?}");
+    }
+
+    #[test]
     fn the_window_end_holds_requests_and_concurrent_ones_get_successive_slots() {
         let start = Instant::now();
         let mut pacer = Pacer::new();
         let slots: Vec<Instant> = (0..11).map(|_| pacer.reserve(start)).collect();
-        (0..10).for_each(|_| pacer.admitted());
+        slots[..10].iter().for_each(|slot| pacer.admitted(*slot));
         let refused_at = start + Duration::from_millis(100);
         pacer.refused(refused_at, slots[10], Duration::from_millis(900));
         // 10 admitted over the 1 s window: 110 ms apart with the margin, from the window's end.
@@ -224,7 +311,7 @@ mod tests {
             if n % 50 == 0 {
                 pacer.refused(at, at, Duration::from_secs(1));
             } else {
-                pacer.admitted();
+                pacer.admitted(at);
             }
             now = at + Duration::from_millis(10);
         }

@@ -209,6 +209,7 @@ macro_rules! shared {
                     let result = {
                         let mut relay = lead.relay(&mut *on_event);
                         let $relay: $crate::client::driver::OnEvent<'_> = &mut relay;
+                        // Bound first: the operation's temporaries end before `relay` does.
                         let result = $operation;
                         result
                     };

@@ -280,6 +280,39 @@ mod tests {
     }
 
     #[test]
+    fn bursts_and_pauses_of_every_length_meet_one_refusal() {
+        // Random traffic against CloudStack-style throttles (windows of 1 s opened by a
+        // request): bursts of 1–80 requests, 1–20 ms each, pauses between them of 0–1.5 s
+        // (counting restarts after some) or of 0–0.9 s (it never does: epochs), for 10
+        // minutes. Whatever the history, the spacing learned from the first refusal keeps
+        // every later window under the limit.
+        for seed in 0..400 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let longest_pause = if seed % 2 == 0 { 1500 } else { 900 };
+            let max = [5, 25, 100][rng.usize(..3)];
+            let mut throttle = Throttle { max, interval: Duration::from_secs(1), window: None };
+            let mut pacer = Pacer::new();
+            let start = Instant::now();
+            let (mut now, mut refused) = (start, 0);
+            while now - start < Duration::from_secs(600) {
+                for _ in 0..rng.u32(1..=80) {
+                    let at = pacer.reserve(now);
+                    match throttle.admit(at) {
+                        Ok(()) => pacer.admitted(at),
+                        Err(wait) => {
+                            refused += 1;
+                            pacer.refused(at, at, wait);
+                        }
+                    }
+                    now = at + Duration::from_millis(rng.u64(1..=20));
+                }
+                now += Duration::from_millis(rng.u64(0..=longest_pause));
+            }
+            assert!(refused <= 1, "seed {seed}, max {max}: {refused} refusals");
+        }
+    }
+
+    #[test]
     fn the_window_end_holds_requests_and_concurrent_ones_get_successive_slots() {
         let start = Instant::now();
         let mut pacer = Pacer::new();

@@ -198,6 +198,22 @@ mod tests {
         }
     }
 
+    /// One request through `pacer` against `throttle`, ready at `now`: when it went out, and
+    /// whether it was refused.
+    fn send(pacer: &mut Pacer, throttle: &mut Throttle, now: Instant) -> (Instant, bool) {
+        let at = pacer.reserve(now);
+        match throttle.admit(at) {
+            Ok(()) => {
+                pacer.admitted(at);
+                (at, false)
+            }
+            Err(wait) => {
+                pacer.refused(at, at, wait);
+                (at, true)
+            }
+        }
+    }
+
     /// Sends `n` requests back to back (each taking `latency`) through a pacer against a
     /// throttle; answers the number refused and the time it took.
     fn run(n: u32, max: u32, interval_ms: u64, latency_ms: u64) -> (u32, Duration) {
@@ -206,16 +222,11 @@ mod tests {
         let mut pacer = Pacer::new();
         let (mut now, mut refused, mut sent) = (start, 0, 0);
         while sent < n {
-            let at = pacer.reserve(now);
-            match throttle.admit(at) {
-                Ok(()) => {
-                    pacer.admitted(at);
-                    sent += 1;
-                }
-                Err(wait) => {
-                    refused += 1;
-                    pacer.refused(at, at, wait);
-                }
+            let (at, was_refused) = send(&mut pacer, &mut throttle, now);
+            if was_refused {
+                refused += 1;
+            } else {
+                sent += 1;
             }
             now = at + Duration::from_millis(latency_ms);
         }
@@ -252,24 +263,18 @@ mod tests {
         let start = Instant::now();
         let mut now = start;
         for _ in 0..300 {
-            let at = pacer.reserve(now);
-            assert!(throttle.admit(at).is_ok());
-            pacer.admitted(at);
+            let (at, refused) = send(&mut pacer, &mut throttle, now);
+            assert!(!refused);
             now = at + Duration::from_secs(2);
         }
         let burst_started = now;
         let (mut sent, mut refused) = (0, 0);
         while sent < 200 {
-            let at = pacer.reserve(now);
-            match throttle.admit(at) {
-                Ok(()) => {
-                    pacer.admitted(at);
-                    sent += 1;
-                }
-                Err(wait) => {
-                    refused += 1;
-                    pacer.refused(at, at, wait);
-                }
+            let (at, was_refused) = send(&mut pacer, &mut throttle, now);
+            if was_refused {
+                refused += 1;
+            } else {
+                sent += 1;
             }
             now = at + Duration::from_millis(5);
         }
@@ -296,14 +301,8 @@ mod tests {
             let (mut now, mut refused) = (start, 0);
             while now - start < Duration::from_secs(600) {
                 for _ in 0..rng.u32(1..=80) {
-                    let at = pacer.reserve(now);
-                    match throttle.admit(at) {
-                        Ok(()) => pacer.admitted(at),
-                        Err(wait) => {
-                            refused += 1;
-                            pacer.refused(at, at, wait);
-                        }
-                    }
+                    let (at, was_refused) = send(&mut pacer, &mut throttle, now);
+                    refused += u32::from(was_refused);
                     now = at + Duration::from_millis(rng.u64(1..=20));
                 }
                 now += Duration::from_millis(rng.u64(0..=longest_pause));

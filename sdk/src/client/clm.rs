@@ -436,8 +436,9 @@ impl ClmClient {
         let timeout = if wait_secs == 0 { Timeout::Async } else { Timeout::SyncFor(wait_secs) };
         let body = operation_body(body, timeout)?;
         let sent_at = Instant::now();
-        let mut report_delay = |delay, reason, retries| on_event(WaitEvent::Delay { delay, reason, retries });
-        let answer = self.exchange(&Call::operation(url, body), &mut report_delay, parse_operation).await?;
+        let answer = self
+            .exchange(&Call::operation(url, body), &mut driver::delays_from(&mut on_event), parse_operation)
+            .await?;
         let task = match answer {
             Answer::Task(task) => task,
             Answer::Objects(objects) => {
@@ -486,9 +487,9 @@ impl ClmClient {
         on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
         let key = share::status_key(job_id, wait_secs);
-        let mut on_event = share::delays_to(on_delay);
+        let mut on_event = driver::delays_to(on_delay);
         share::shared!(self.polls, &key, &mut on_event, |relay| {
-            self.poll_once(job_id, wait_secs, &mut share::delays_from(relay)).await
+            self.poll_once(job_id, wait_secs, &mut driver::delays_from(relay)).await
         })
     }
 

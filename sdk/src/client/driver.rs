@@ -43,6 +43,20 @@ pub(crate) type OnUpdate<'a> = &'a mut (dyn FnMut(&JobSnapshot) + Send);
 #[cfg(target_arch = "wasm32")]
 pub(crate) type OnUpdate<'a> = &'a mut dyn FnMut(&JobSnapshot);
 
+/// The delays among a request's events, for `on_delay`.
+pub(crate) fn delays_to<'a>(on_delay: OnDelay<'a>) -> impl FnMut(WaitEvent<'_>) + 'a {
+    move |event| {
+        if let WaitEvent::Delay { delay, reason, retries } = event {
+            on_delay(delay, reason, retries);
+        }
+    }
+}
+
+/// A request's delays as events, for `on_event`.
+pub(crate) fn delays_from<'a>(on_event: OnEvent<'a>) -> impl FnMut(Duration, DelayReason, u32) + 'a {
+    move |delay, reason, retries| on_event(WaitEvent::Delay { delay, reason, retries })
+}
+
 /// What one try of a request came to.
 pub(crate) enum Attempt<T> {
     /// The answer.
@@ -310,16 +324,13 @@ pub(crate) async fn wait_job<S: JobSource>(
         };
         let (snapshot, held) = match listed {
             Some(snapshot) => (snapshot, false),
-            None => {
-                let mut report_delay = |delay, reason, retries| on_event(WaitEvent::Delay { delay, reason, retries });
-                source.poll_status(&job.job_id, wait_secs, &mut report_delay).await?
-            }
+            None => source.poll_status(&job.job_id, wait_secs, &mut delays_from(&mut *on_event)).await?,
         };
         source.seen(&snapshot);
         server_waits = server_waits && held;
         on_event(WaitEvent::Status(&snapshot));
         if snapshot.state.is_terminal() {
-            let took = job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed());
+            let took = took(job, started);
             source.with_learner(|learner| learner.observe_finish(&job.command, took, seen_pending));
         }
         seen_pending = seen_pending || snapshot.state == JobState::Pending;
@@ -342,24 +353,42 @@ pub(crate) async fn wait_job<S: JobSource>(
 /// the learned one, else the policy's; the job's age (when its submit was seen) so progress and
 /// the learned window count from the submit.
 fn schedule<S: JobSource>(source: &S, job: &SubmittedJob, started: Instant) -> Waiter {
-    let policy = source.policy();
-    let (learned, expected) = source.with_learner(|learner| {
-        (learner.first_delay(&job.command, policy.first_delay), learner.expected(&job.command))
-    });
-    let age = job.submitted_at.map(|at| started.saturating_duration_since(at));
-    let since_submit = age.unwrap_or(Duration::ZERO);
-    let mut waiter = Waiter::new(policy.clone(), started);
-    if let Some(age) = age {
+    let (first, expected) = source
+        .with_learner(|learner| (planned_first_poll(source, learner, job, started), learner.expected(&job.command)));
+    let mut waiter = Waiter::new(source.policy().clone(), started);
+    if let Some(age) = job.submitted_at.map(|at| started.saturating_duration_since(at)) {
         waiter = waiter.job_age(age);
         if let Some(expected) = expected {
             waiter = waiter.expected(expected);
         }
     }
-    match (source.initial_delay(&job.command), learned) {
-        (Some(initial), _) => waiter.first_delay(initial.saturating_sub(since_submit), DelayReason::InitialDelay),
-        (None, Some(first)) => waiter.first_delay(first.saturating_sub(since_submit), DelayReason::Learned),
-        (None, None) => waiter,
+    match first {
+        Some((delay, reason)) => waiter.first_delay(delay, reason),
+        None => waiter,
     }
+}
+
+/// Where `job`'s first poll goes, counted from `started` (when its wait or watch began): the
+/// command's configured initial delay, else the one learned from earlier jobs, each less the
+/// time since the submit; `None` when neither is known (the policy's first delay applies).
+pub(crate) fn planned_first_poll<S: JobSource>(
+    source: &S,
+    learner: &DurationLearner,
+    job: &SubmittedJob,
+    started: Instant,
+) -> Option<(Duration, DelayReason)> {
+    let (delay, reason) = match source.initial_delay(&job.command) {
+        Some(initial) => (initial, DelayReason::InitialDelay),
+        None => (learner.first_delay(&job.command, source.policy().first_delay)?, DelayReason::Learned),
+    };
+    let since_submit = job.submitted_at.map_or(Duration::ZERO, |at| started.saturating_duration_since(at));
+    Some((delay.saturating_sub(since_submit), reason))
+}
+
+/// How long `job` took, seen finished now: since its submit, or since `started` (when its wait
+/// or watch began) where the submit is unknown.
+pub(crate) fn took(job: &SubmittedJob, started: Instant) -> Duration {
+    job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed())
 }
 
 /// Seconds the next long-poll may ask for: the configured wait, cut to the deadline; `None`

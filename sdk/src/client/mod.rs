@@ -538,9 +538,9 @@ impl JobClient {
         on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
         let key = share::status_key(job_id, wait_secs);
-        let mut on_event = share::delays_to(on_delay);
+        let mut on_event = driver::delays_to(on_delay);
         share::shared!(self.polls, &key, &mut on_event, |relay| {
-            self.poll_once(job_id, wait_secs, &mut share::delays_from(relay)).await
+            self.poll_once(job_id, wait_secs, &mut driver::delays_from(relay)).await
         })
     }
 

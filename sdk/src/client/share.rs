@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::protocol::JobSnapshot;
 use crate::time::Duration;
 
-use super::driver::{OnDelay, OnEvent};
+use super::driver::OnEvent;
 use super::{MaybeSend, WaitEvent};
 
 /// Events kept for followers that have not taken them yet; a follower further behind misses
@@ -230,20 +230,6 @@ pub(crate) use shared;
 /// The key of a status request of `job_id` asking the server to hold it `wait_secs`.
 pub(crate) fn status_key(job_id: &str, wait_secs: Option<u32>) -> String {
     format!("{job_id}\n{}", wait_secs.unwrap_or(0))
-}
-
-/// The delays among a status request's events, for `on_delay`.
-pub(crate) fn delays_to<'a>(on_delay: OnDelay<'a>) -> impl FnMut(WaitEvent<'_>) + 'a {
-    move |event| {
-        if let WaitEvent::Delay { delay, reason, retries } = event {
-            on_delay(delay, reason, retries);
-        }
-    }
-}
-
-/// A request's delays as events, for `relay`.
-pub(crate) fn delays_from<'a>(relay: OnEvent<'a>) -> impl FnMut(Duration, DelayReason, u32) + 'a {
-    move |delay, reason, retries| relay(WaitEvent::Delay { delay, reason, retries })
 }
 
 impl<T: Clone + MaybeSend> Flights<T> {

@@ -4,14 +4,14 @@
 //! Like single waits, a watch learns from the jobs it sees finish, and its first listing waits
 //! for the earliest window in which a job's command usually finishes.
 
-use crate::engine::{BatchTracker, DelayReason, PollPolicy, WaitStep, Waiter};
+use crate::engine::{BatchTracker, DelayReason, WaitStep, Waiter};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, Request};
 use crate::protocol::JobSnapshot;
 use crate::time::{Duration, Instant};
 use crate::transport;
 
-use super::driver::JobSource;
+use super::driver::{self, JobSource};
 use super::{JobClient, MaybeSend, SubmittedJob};
 
 /// Jobs per `listAsyncJobs` page (CloudStack's default `default.page.size` is 500).
@@ -40,8 +40,8 @@ impl JobClient {
         let started = Instant::now();
         let mut policy = self.config.policy.clone();
         policy.max_interval = policy.max_interval.min(MAX_TICK_INTERVAL);
-        let mut waiter = match self.first_listing_delay(jobs, &policy, started) {
-            Some(first) => Waiter::new(policy, started).first_delay(first, DelayReason::Learned),
+        let mut waiter = match self.first_listing_delay(jobs, started) {
+            Some((delay, reason)) => Waiter::new(policy, started).first_delay(delay, reason),
             None => Waiter::new(policy, started),
         };
         let mut lessons = Lessons::new(jobs);
@@ -78,21 +78,15 @@ impl JobClient {
         Ok(jobs.iter().filter_map(|job| tracker.take_final(&job.job_id)).collect())
     }
 
-    /// The first listing's delay when durations were learned for every job's command: as the
-    /// earliest of their expected windows opens (counted from each job's submit); `None` (the
-    /// policy's first delay) when a job's command is new or unknown.
-    fn first_listing_delay(&self, jobs: &[SubmittedJob], policy: &PollPolicy, started: Instant) -> Option<Duration> {
-        let firsts: Option<Vec<Duration>> = self.with_learner(|learner| {
-            let first = |job: &SubmittedJob| {
-                let command = &job.command;
-                let planned =
-                    self.initial_delay(command).or_else(|| learner.first_delay(command, policy.first_delay))?;
-                let age = job.submitted_at.map_or(Duration::ZERO, |at| started.saturating_duration_since(at));
-                Some(planned.saturating_sub(age))
-            };
-            jobs.iter().map(first).collect()
+    /// The first listing's delay when every job's first poll is planned (a configured initial
+    /// delay or a learned duration for its command, see [`driver::planned_first_poll`]): the
+    /// earliest of them; `None` (the policy's first delay) when a job's command is new or
+    /// unknown.
+    fn first_listing_delay(&self, jobs: &[SubmittedJob], started: Instant) -> Option<(Duration, DelayReason)> {
+        let firsts: Option<Vec<(Duration, DelayReason)>> = self.with_learner(|learner| {
+            jobs.iter().map(|job| driver::planned_first_poll(self, learner, job, started)).collect()
         });
-        firsts?.into_iter().min()
+        firsts?.into_iter().min_by_key(|(delay, _)| *delay)
     }
 
     /// Every job `listAsyncJobs` shows, all pages; only those created since `since_secs` (Unix
@@ -149,7 +143,6 @@ impl<'a> Lessons<'a> {
             self.seen_running[index] = true;
             return None;
         }
-        let took = job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed());
-        Some((job.command.as_str(), took, self.seen_running[index]))
+        Some((job.command.as_str(), driver::took(job, started), self.seen_running[index]))
     }
 }

@@ -8,8 +8,6 @@ mod backend;
 mod convert;
 mod watch;
 
-use std::pin::Pin;
-
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -26,7 +24,7 @@ use serde_json::Value;
 /// The Promise of `future`, already marked handled (see [`handled`]).
 fn promise(future: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
     // Boxed: one `future_to_promise` for every method instead of one copy per future type.
-    let future: Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
+    let future: Boxed<'static, Result<JsValue, JsValue>> = Box::pin(future);
     handled(wasm_bindgen_futures::future_to_promise(future))
 }
 

@@ -24,6 +24,7 @@ use crate::protocol::clm::{
     parse_response, parse_task_result, parse_task_status, read_login_token, result_path, status_path, transaction_id,
     AuthToken, ClmResponse, CloudError, LoginRequest, OperationBody, Task, TaskResult, Timeout,
 };
+use crate::protocol::json;
 use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
 use crate::time::Instant;
 use crate::transport::{self, HttpRequest, HttpResponse, Method};
@@ -226,7 +227,7 @@ impl ClmClient {
 
     /// One login request; logins may be repeated freely (each makes a new token).
     async fn login_once(&self) -> Result<Attempt<()>> {
-        let body = LoginRequest::new(&self.config.username, &self.config.password).to_json().to_string();
+        let body = json::to_text(&LoginRequest::new(&self.config.username, &self.config.password).to_json());
         let request = HttpRequest {
             method: Method::Post,
             url: self.url("csm/login")?,
@@ -595,7 +596,7 @@ impl JobSource for ClmClient {
 fn operation_body(body: Value, timeout: Timeout) -> Result<String> {
     let body = OperationBody::from_json(body, timeout)
         .map_err(|_| Error::InvalidArgument("an operation body must be a JSON object (or null)".into()))?;
-    Ok(body.to_json().to_string())
+    Ok(json::to_text(&body.to_json()))
 }
 
 /// What a 2xx operation (or object) answer holds.

@@ -216,10 +216,15 @@ impl JobClient {
     /// A client for `config`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the endpoint is not an `http(s)://` URL.
+    /// [`Error::InvalidArgument`] when the endpoint is not an `http(s)://` URL, or XML
+    /// responses are asked of a build without the `xml` feature.
     pub fn new(config: ClientConfig) -> Result<Self> {
         if !(config.endpoint.starts_with("http://") || config.endpoint.starts_with("https://")) {
             return Err(Error::InvalidArgument(format!("endpoint must be an http(s) URL, got {:?}", config.endpoint)));
+        }
+        #[cfg(not(feature = "xml"))]
+        if config.format == Format::Xml {
+            return Err(Error::InvalidArgument(crate::protocol::XML_FEATURE_OFF.into()));
         }
         Ok(JobClient {
             config,

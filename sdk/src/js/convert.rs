@@ -1,6 +1,7 @@
 //! Conversions at the JS boundary: Rust errors to JS `Error` objects, JS values to Rust data.
-//! Data crosses as JSON text (`JSON.parse` / `JSON.stringify` on the JS side, serde_json here):
-//! one small bridge instead of a serde backend for JS values.
+//! JSON data crosses as plain JS values built from `serde_json::Value` (`protocol::json::to_js`),
+//! and comes in through `JSON.stringify` and the host's `JSON.parse` (`protocol::json`): one
+//! small bridge instead of a serde backend for JS values.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -10,7 +11,7 @@ use crate::protocol::{ApiError, JobSnapshot};
 
 /// A JSON value as a plain JS value (objects, arrays, numbers, strings), through JSON text.
 pub(super) fn value_to_js(value: &serde_json::Value) -> Result<JsValue, JsValue> {
-    js_sys::JSON::parse(&value.to_string())
+    Ok(crate::protocol::json::to_js(value))
 }
 
 /// A status as the JS API shows it: `{ jobId, state, progress, resultCode, result, error,
@@ -50,7 +51,7 @@ pub(super) fn to_js(status: &JobSnapshot) -> Result<JsValue, JsValue> {
 /// (`undefined`, a function, a `BigInt`, a cycle).
 pub(super) fn json_from_js(value: &JsValue) -> Option<serde_json::Value> {
     let text = js_sys::JSON::stringify(value).ok()?.as_string()?;
-    serde_json::from_slice(text.as_bytes()).ok()
+    crate::protocol::json::parse(text.as_bytes()).ok()
 }
 
 /// A string-valued option: `undefined` and `null` are `None`, anything but a string is refused.
@@ -145,13 +146,13 @@ pub(super) fn js_number_text(number: f64) -> String {
 }
 
 /// A number as a parameter value: safe integers as integers (`-0` is `0`), other finite
-/// numbers in serde_json's shortest form, `None` for NaN and the infinities.
+/// numbers as JavaScript writes them (`String(n)`), `None` for NaN and the infinities.
 fn number_text(number: f64) -> Option<String> {
     const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
     if number.fract() == 0.0 && number.abs() <= MAX_SAFE {
         return Some((number as i64).to_string());
     }
-    serde_json::Number::from_f64(number).map(|n| n.to_string())
+    number.is_finite().then(|| js_number_text(number))
 }
 
 fn set(target: &js_sys::Error, key: &str, value: &JsValue) {

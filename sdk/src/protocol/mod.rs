@@ -6,6 +6,8 @@
 pub mod clm;
 pub mod cloudstack;
 pub mod date;
+pub mod json;
+#[cfg(feature = "xml")]
 pub mod xml;
 
 use serde::Serialize;
@@ -173,6 +175,10 @@ impl Format {
     }
 }
 
+/// Why an XML body is refused by a build without the `xml` feature.
+#[cfg(not(feature = "xml"))]
+pub(crate) const XML_FEATURE_OFF: &str = "this build of jobwire reads JSON only (XML needs its `xml` feature)";
+
 /// A body that is not a valid protocol message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
@@ -212,7 +218,7 @@ pub enum ProtocolError {
 
 /// Shortens a value for an error message so a hostile body cannot bloat errors.
 pub(crate) fn excerpt(value: &Value) -> String {
-    let mut text = value.to_string();
+    let mut text = json::to_text(value);
     if text.len() > 80 {
         let mut cut = 80;
         while !text.is_char_boundary(cut) {

@@ -11,7 +11,7 @@ await initManual({ module_or_path: new URL('https://cdn.example/jobwire_bg.wasm'
 initSync; // exported for Workers that import the .wasm as a module
 const sameClass: typeof JobClient = ManualJobClient;
 
-const options: JobClientOptions = { endpoint: 'http://127.0.0.1:8080/client/api', response: 'xml' };
+const options: JobClientOptions = { endpoint: 'http://127.0.0.1:8080/client/api', response: 'json' };
 const client = new JobClient(options);
 const job: Job = await client.submit('deployVirtualMachine', { zoneid: 'z', cpunumber: 2, startvm: true });
 const id: string = job.id;
@@ -23,8 +23,8 @@ const polled: JobStatus = await client.job(id).poll();
 const zones: unknown = await client.call('listZones', undefined);
 console.log(resourceId, state, polled.error?.code, zones, result, sameClass);
 
-// @ts-expect-error response is 'json' or 'xml'
-new JobClient({ endpoint: 'http://x/', response: 'yaml' });
+// @ts-expect-error the package reads JSON only
+new JobClient({ endpoint: 'http://x/', response: 'xml' });
 // @ts-expect-error endpoint is required
 new JobClient({});
 

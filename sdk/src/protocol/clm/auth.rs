@@ -52,7 +52,7 @@ impl LoginRequest {
 
     /// The body's bytes (`Content-Type: application/json;charset=UTF-8`).
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.to_json().to_string().into_bytes()
+        crate::protocol::json::to_text(&self.to_json()).into_bytes()
     }
 }
 

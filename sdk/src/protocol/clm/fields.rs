@@ -17,7 +17,7 @@ pub(crate) fn string(map: &Map<String, Value>, field: &'static str) -> Result<Op
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(Value::Number(number)) => Ok(Some(crate::protocol::json::number_text(number))),
         Some(other) => Err(invalid(field, other)),
     }
 }
@@ -79,9 +79,9 @@ fn decimal(text: &str) -> Option<f64> {
     let whole = whole.trim_start_matches('0');
     let whole = if whole.is_empty() { "0" } else { whole };
     let fraction = fraction.filter(|f| !f.is_empty()).map_or(String::new(), |f| format!(".{f}"));
-    // Read as a `Value`, not an `f64`: a typed read would pull in serde's error texts and with
-    // them the float formatter.
-    serde_json::from_slice::<Value>(format!("{sign}{whole}{fraction}{exponent}").as_bytes()).ok()?.as_f64()
+    // Read as JSON, not with `str::parse::<f64>`: the JSON reader (the host's, in wasm) is
+    // there anyway, Rust's float parser would add to the download.
+    crate::protocol::json::parse(format!("{sign}{whole}{fraction}{exponent}").as_bytes()).ok()?.as_f64()
 }
 
 /// A whole-number field, as a JSON integer or an integer string.

@@ -141,7 +141,7 @@ impl TaskResult {
 /// one-item array, as a proxy or an older server may unwrap it.
 fn body_items(body: &[u8]) -> Result<Vec<Value>, ProtocolError> {
     crate::protocol::check_size(body)?;
-    let value: Value = serde_json::from_slice(body).map_err(|e| ProtocolError::Json(e.to_string()))?;
+    let value = crate::protocol::json::parse(body).map_err(ProtocolError::Json)?;
     match value {
         Value::Array(items) => Ok(items),
         object @ Value::Object(_) => Ok(vec![object]),

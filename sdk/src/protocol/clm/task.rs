@@ -306,14 +306,14 @@ impl ResultEntry {
         let raw_text = Some(text.to_owned());
         let trimmed = text.trim_start();
         if trimmed.starts_with(['{', '[']) {
-            if let Ok(value) = serde_json::from_slice::<Value>(trimmed.as_bytes()) {
+            if let Ok(value) = crate::protocol::json::parse(trimmed.as_bytes()) {
                 return ResultEntry { java_class: cloud_class(&value), value, raw_text };
             }
         } else if let Some((class, json)) = trimmed.split_once(':') {
             let json = json.trim_start();
             // Only objects and arrays count, so `"Status:1"` or a URL stays the plain string it is.
             if is_java_class_name(class) && json.starts_with(['{', '[']) {
-                if let Ok(value) = serde_json::from_slice::<Value>(json.as_bytes()) {
+                if let Ok(value) = crate::protocol::json::parse(json.as_bytes()) {
                     return ResultEntry { java_class: Some(class.to_owned()), value, raw_text };
                 }
             }

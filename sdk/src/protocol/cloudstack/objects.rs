@@ -146,7 +146,7 @@ fn scalar_text(value: Value) -> Result<Option<String>, String> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s)),
-        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Number(n) => Ok(Some(crate::protocol::json::number_text(&n))),
         Value::Bool(b) => Ok(Some(b.to_string())),
         other => Err(format!("expected text, got {}", excerpt(&other))),
     }

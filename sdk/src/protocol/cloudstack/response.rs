@@ -6,7 +6,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::protocol::{check_size, excerpt, xml, ApiError, Format, JobSnapshot, JobState, ProtocolError};
+#[cfg(feature = "xml")]
+use crate::protocol::xml;
+#[cfg(not(feature = "xml"))]
+use crate::protocol::XML_FEATURE_OFF;
+use crate::protocol::{check_size, excerpt, json, ApiError, Format, JobSnapshot, JobState, ProtocolError};
 
 /// The top-level response object: its name (`deployvirtualmachineresponse`, …) and content.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +44,7 @@ pub fn parse_envelope(body: &[u8], format: Format) -> Result<Envelope, ProtocolE
     check_size(body)?;
     let (name, content) = match format {
         Format::Json => {
-            let value: Value = serde_json::from_slice(body).map_err(|e| ProtocolError::Json(e.to_string()))?;
+            let value = json::parse(body).map_err(ProtocolError::Json)?;
             let Value::Object(top) = value else {
                 return Err(ProtocolError::UnexpectedShape(format!("top level is not an object: {}", excerpt(&value))));
             };
@@ -52,10 +56,13 @@ pub fn parse_envelope(body: &[u8], format: Format) -> Result<Envelope, ProtocolE
             let content = top.get(&key).cloned().unwrap_or(Value::Null);
             (key, content)
         }
+        #[cfg(feature = "xml")]
         Format::Xml => {
             let doc = xml::parse(body)?;
             (doc.root, doc.content)
         }
+        #[cfg(not(feature = "xml"))]
+        Format::Xml => return Err(ProtocolError::Xml(XML_FEATURE_OFF.into())),
     };
     let body = match content {
         Value::Object(map) => map,
@@ -184,7 +191,7 @@ fn str_field(map: &Map<String, Value>, field: &'static str) -> Result<Option<Str
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(Value::Number(number)) => Ok(Some(json::number_text(number))),
         Some(other) => Err(ProtocolError::InvalidField { field, value: excerpt(other) }),
     }
 }
@@ -213,6 +220,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "xml")]
     fn async_submit_from_json_and_seed_xml() {
         let env = json_envelope(json!({"deployvirtualmachineresponse": {"id": "vm-1", "jobid": "job-1"}}));
         assert_eq!(
@@ -229,6 +237,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "xml")]
     fn pending_seed_root_is_accepted() {
         let xml = b"<queryasyncjobresult>\n<jobid>1</jobid>\n<jobstatus>0</jobstatus>\n<jobprocstatus>1</jobprocstatus>\n</queryasyncjobresult>";
         let job = parse_job_status(&parse_envelope(xml, Format::Xml).unwrap()).unwrap();
@@ -247,6 +256,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "xml")]
     fn failed_job_carries_its_reason_object_or_text() {
         let env = json_envelope(json!({"queryasyncjobresultresponse": {"jobid": "j", "jobstatus": 2,
             "jobresultcode": 530, "jobresult": {"errorcode": 533, "errortext": "no capacity"}}}));
@@ -266,6 +276,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "xml")]
     fn job_lists_in_every_shape() {
         let env = json_envelope(json!({"listasyncjobsresponse": {"count": 2, "asyncjobs": [
             {"jobid": "a", "jobstatus": 0}, {"jobid": "b", "jobstatus": 1, "jobresult": {"success": true}}]}}));
@@ -313,8 +324,18 @@ mod tests {
         assert!(matches!(parse_envelope(html, Format::Json), Err(ProtocolError::Json(_))));
         let page = parse_envelope(html, Format::Xml);
         assert!(page.is_err() || parse_job_status(&page.unwrap()) == Err(ProtocolError::MissingField("jobid")));
-        let bomb = br#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><r>&lol2;</r>"#;
-        assert!(matches!(parse_envelope(bomb, Format::Xml), Err(ProtocolError::Xml(text)) if text.contains("lol2")));
+        #[cfg(feature = "xml")]
+        {
+            let bomb = br#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><r>&lol2;</r>"#;
+            assert!(
+                matches!(parse_envelope(bomb, Format::Xml), Err(ProtocolError::Xml(text)) if text.contains("lol2"))
+            );
+        }
+        #[cfg(not(feature = "xml"))]
+        assert_eq!(
+            parse_envelope(b"<r/>", Format::Xml),
+            Err(ProtocolError::Xml(crate::protocol::XML_FEATURE_OFF.into()))
+        );
         let deep = "[".repeat(10_000);
         assert!(matches!(parse_envelope(deep.as_bytes(), Format::Json), Err(ProtocolError::Json(_))));
         let huge = vec![b' '; crate::protocol::MAX_BODY_BYTES + 1];

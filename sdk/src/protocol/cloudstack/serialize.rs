@@ -4,7 +4,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::protocol::{xml, Format, JobSnapshot, JobState};
+#[cfg(feature = "xml")]
+use crate::protocol::{xml, Format};
+use crate::protocol::{JobSnapshot, JobState};
 
 /// The version claimed in XML's `cloud-stack-version` attribute.
 pub const CLOUDSTACK_VERSION: &str = "4.19.0.0";
@@ -52,6 +54,7 @@ pub fn job_to_object(job: &JobSnapshot) -> Map<String, Value> {
 }
 
 /// `body` in the `name` envelope as `format` bytes.
+#[cfg(feature = "xml")]
 pub fn render_envelope(name: &str, body: &Map<String, Value>, format: Format) -> Vec<u8> {
     match format {
         Format::Json => json!({ name: body }).to_string().into_bytes(),

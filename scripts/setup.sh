@@ -7,8 +7,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 log() { printf '== setup: %s (%s)\n' "$*" "$(date +%T)"; }
 
-# 1. Debian: rustc/cargo 1.96 with std sources (wasm build-std), rust-lld, chromium + driver.
-PKGS="rustc-web cargo-web rust-web-src lld-22 chromium chromium-driver"
+# 1. Debian: rustc/cargo 1.96 with std sources (wasm build-std), its clippy (lints the wasm-only
+#    code, which rustup's clippy cannot build for), rust-lld, chromium + driver.
+PKGS="rustc-web cargo-web rust-web-src rust-web-clippy lld-22 chromium chromium-driver"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

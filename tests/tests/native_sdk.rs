@@ -183,16 +183,20 @@ async fn a_watch_learns_durations_and_the_next_watch_and_wait_use_them() {
         }
         jobs
     };
-    let mut listings = Vec::new();
+    // When each watch's first listing came (its first update: every job is news then).
+    let mut first_listings = Vec::new();
     for _ in 0..2 {
         let jobs = submit().await;
-        let before = client.requests_sent();
-        let finals = client.watch(&jobs, |_| {}).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut first_update = None;
+        let finals = client.watch(&jobs, |_| _ = first_update.get_or_insert_with(|| started.elapsed())).await.unwrap();
         assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
-        listings.push(client.requests_sent() - before);
+        first_listings.push(first_update.expect("updates"));
     }
-    // Ticks of at most 100 ms through 1.5 s jobs, then (learned) a first listing at about 1.2 s.
-    assert!(listings[1] * 2 <= listings[0], "listings of the first and the second watch: {listings:?}");
+    // The policy's 50 ms first, then (learned from 1.5 s jobs) one at about 1.2 s.
+    let (first, second) = (first_listings[0], first_listings[1]);
+    assert!(first < std::time::Duration::from_millis(500), "first watch listed after {first:?}");
+    assert!(second >= std::time::Duration::from_millis(800), "second watch listed after {second:?}");
 
     let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
     let mut first_delay = None;
@@ -207,6 +211,27 @@ async fn a_watch_learns_durations_and_the_next_watch_and_wait_use_them() {
     let (delay, reason) = first_delay.unwrap();
     assert_eq!(reason, DelayReason::Learned);
     assert!(delay >= Duration::from_millis(800), "first poll after {delay:?}");
+}
+
+#[tokio::test]
+async fn a_watch_lists_no_sooner_than_the_jobs_progress_lets_one_finish() {
+    let endpoint = start_server(3000).await.expect("server starts");
+    // Listings 100 ms apart by the policy: 30 through 3 s jobs without the progress estimate.
+    let tick = Duration::from_millis(100);
+    let policy = PollPolicy { first_delay: tick, min_interval: tick, max_interval: tick, ..PollPolicy::default() };
+    let client = JobClient::new(ClientConfig { policy, ..config(endpoint, api_key(), Format::Json) }).unwrap();
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
+    }
+    let (before, started) = (client.requests_sent(), std::time::Instant::now());
+    let finals = client.watch(&jobs, |_| {}).await.unwrap();
+    let (requests, took) = (client.requests_sent() - before, started.elapsed());
+    assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    // The first listing (0.1 s) reads a few percent, which puts the earliest finish near 3 s; the
+    // next listing goes there, and one or two more catch the finish.
+    assert!(requests <= 6, "{requests} listings");
+    assert!(took < std::time::Duration::from_millis(3700), "finish seen after {took:?}");
 }
 
 #[tokio::test]

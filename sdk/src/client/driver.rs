@@ -356,7 +356,7 @@ fn schedule<S: JobSource>(source: &S, job: &SubmittedJob, started: Instant) -> W
     let (first, expected) = source
         .with_learner(|learner| (planned_first_poll(source, learner, job, started), learner.expected(&job.command)));
     let mut waiter = Waiter::new(source.policy().clone(), started);
-    if let Some(age) = job.submitted_at.map(|at| started.saturating_duration_since(at)) {
+    if let Some(age) = age(job, started) {
         waiter = waiter.job_age(age);
         if let Some(expected) = expected {
             waiter = waiter.expected(expected);
@@ -381,8 +381,12 @@ pub(crate) fn planned_first_poll<S: JobSource>(
         Some(initial) => (initial, DelayReason::InitialDelay),
         None => (learner.first_delay(&job.command, source.policy().first_delay)?, DelayReason::Learned),
     };
-    let since_submit = job.submitted_at.map_or(Duration::ZERO, |at| started.saturating_duration_since(at));
-    Some((delay.saturating_sub(since_submit), reason))
+    Some((delay.saturating_sub(age(job, started).unwrap_or_default()), reason))
+}
+
+/// How old `job` was at `started` (when its wait or watch began), when its submit was seen.
+pub(crate) fn age(job: &SubmittedJob, started: Instant) -> Option<Duration> {
+    job.submitted_at.map(|at| started.saturating_duration_since(at))
 }
 
 /// How long `job` took, seen finished now: since its submit, or since `started` (when its wait

@@ -1,10 +1,12 @@
 //! Following many jobs at once: one `listAsyncJobs` listing (all its pages) per tick instead of
 //! a status request per job; the jobs the listing cannot show (purged, or of an account the
 //! listing does not cover) are asked for one by one. Decisions are the [`BatchTracker`]'s.
-//! Like single waits, a watch learns from the jobs it sees finish, and its first listing waits
-//! for the earliest window in which a job's command usually finishes.
+//! Like single waits, a watch learns from the jobs it sees finish, its first listing waits for
+//! the earliest window in which a job's command usually finishes, and it lists no sooner than
+//! the earliest finish the jobs' progress allows (a batch of long jobs is not listed every few
+//! seconds for minutes just to read their progress).
 
-use crate::engine::{BatchTracker, DelayReason, WaitStep, Waiter};
+use crate::engine::{BatchEta, BatchTracker, DelayReason, WaitStep, Waiter};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, Request};
 use crate::protocol::JobSnapshot;
@@ -44,6 +46,7 @@ impl JobClient {
             Some((delay, reason)) => Waiter::new(policy, started).first_delay(delay, reason),
             None => Waiter::new(policy, started),
         };
+        let mut etas = BatchEta::new(started, jobs.iter().map(|job| (job.job_id.clone(), driver::age(job, started))));
         let mut lessons = Lessons::new(jobs);
         let mut report = |snapshot: &JobSnapshot| {
             if let Some((command, took, was_running)) = lessons.observe(snapshot, started) {
@@ -55,8 +58,9 @@ impl JobClient {
         while !tracker.is_done() {
             // The delay counts from the start of the previous listing: a listing that takes a
             // while (many pages, or paced under a server's throttling) is not followed by the
-            // whole delay again.
-            match waiter.next(tick_started, fastrand::f64()) {
+            // whole delay again. No listing before any job can finish.
+            let eta = etas.earliest_finish().map(|at| (at.saturating_duration_since(tick_started), DelayReason::Eta));
+            match waiter.next_with_hint(tick_started, fastrand::f64(), eta) {
                 WaitStep::GiveUp => {
                     let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     return Err(Error::WaitTimedOut { job_id: "batch".into(), waited_ms });
@@ -65,10 +69,13 @@ impl JobClient {
             }
             tick_started = Instant::now();
             let listing = self.list_jobs(tracker.oldest_unfinished_created()).await?;
+            let listed_at = Instant::now();
+            listing.iter().for_each(|snapshot| etas.observe(listed_at, snapshot));
             let (news, missing) = tracker.observe_listing(&listing);
             news.iter().for_each(&mut report);
             for job_id in missing {
                 let snapshot = self.poll(&job_id).await?;
+                etas.observe(Instant::now(), &snapshot);
                 if let Some(news) = tracker.observe(&snapshot) {
                     report(&news);
                 }

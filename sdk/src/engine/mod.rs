@@ -5,12 +5,14 @@
 //! so tests run on a fake clock.
 
 mod batch;
+mod eta;
 mod learn;
 mod pace;
 mod policy;
 mod retry;
 
 pub use batch::BatchTracker;
+pub use eta::{BatchEta, FinishEstimate};
 pub use learn::{DurationLearner, Expected};
 pub use pace::{retry_after_from_text, Pacer};
 pub use policy::{DelayReason, PollPolicy, WaitStep, Waiter};

@@ -1,5 +1,6 @@
 //! The poll policy: exponential backoff with full jitter, bounded by a deadline.
 
+use super::eta::FinishEstimate;
 use super::learn::Expected;
 use crate::time::{Duration, Instant};
 
@@ -98,10 +99,6 @@ pub enum WaitStep {
     GiveUp,
 }
 
-/// Progress readings are taken as truncated to whole percents: the true progress of a reading
-/// `p` lies in `[p, p + 1)`.
-const PROGRESS_QUANTUM: f64 = 1.0;
-
 /// Polls aimed at the estimated finish that found the job still running, after which the
 /// estimate is no longer trusted (progress that is not linear in time) and backoff takes over.
 const MAX_ETA_MISSES: u32 = 2;
@@ -120,10 +117,8 @@ pub struct Waiter {
     first: Option<(Duration, DelayReason)>,
     age_at_start: Option<Duration>,
     expected: Option<Expected>,
-    /// The reading progress is measured from: (seconds, progress, quantum of its progress).
-    base: Option<(f64, f64, f64)>,
-    /// The finish estimated from the latest reading: earliest and latest instant.
-    finish: Option<(Instant, Instant)>,
+    /// The finish estimated from the job's progress.
+    estimate: FinishEstimate,
     /// The last poll was aimed at the latest estimated finish.
     aimed_at_finish: bool,
     eta_misses: u32,
@@ -141,8 +136,7 @@ impl Waiter {
             first: None,
             age_at_start: None,
             expected: None,
-            base: None,
-            finish: None,
+            estimate: FinishEstimate::new(now),
             aimed_at_finish: false,
             eta_misses: 0,
             backoff: 0,
@@ -167,7 +161,7 @@ impl Waiter {
     #[must_use]
     pub fn job_age(mut self, age: Duration) -> Self {
         self.age_at_start = Some(age);
-        self.base = Some((-age.as_secs_f64(), 0.0, 0.0));
+        self.estimate = self.estimate.submitted(age);
         self
     }
 
@@ -186,42 +180,13 @@ impl Waiter {
 
     /// The finish estimated from the job's progress, if any: earliest and latest instant.
     pub fn estimated_finish(&self) -> Option<(Instant, Instant)> {
-        self.finish
+        self.estimate.finish()
     }
 
-    fn seconds(&self, at: Instant) -> f64 {
-        at.saturating_duration_since(self.started).as_secs_f64()
-    }
-
-    fn instant(&self, seconds: f64) -> Instant {
-        self.started + Duration::try_from_secs_f64(seconds.clamp(0.0, 1e9)).unwrap_or(Duration::ZERO)
-    }
-
-    /// A pending answer reported `progress` (percent, 0–100) at `now`. With progress measured
-    /// from a known submit, or from an earlier reading, the finish is estimated assuming progress
-    /// grows linearly in time; readings are taken as truncated to whole percents, which bounds
-    /// the estimate from both sides. Call before [`Waiter::next`].
+    /// A pending answer reported `progress` (percent, 0–100) at `now`; see
+    /// [`FinishEstimate::observe`]. Call before [`Waiter::next`].
     pub fn observe_progress(&mut self, now: Instant, progress: Option<f64>) {
-        let Some(progress) = progress.filter(|p| p.is_finite() && (0.0..100.0).contains(p)) else {
-            self.finish = None;
-            return;
-        };
-        let x = self.seconds(now);
-        let Some((x0, p0, q0)) = self.base else {
-            self.base = Some((x, progress, PROGRESS_QUANTUM));
-            return;
-        };
-        let dt = x - x0;
-        let (low, high) = (progress - p0 - q0, progress + PROGRESS_QUANTUM - p0);
-        if dt <= 0.0 || low <= 0.0 {
-            self.finish = None;
-            return;
-        }
-        // Latest: the reading's true progress at its lowest, the slowest rate consistent with
-        // both readings; earliest: the other way round.
-        let latest = x + (100.0 - progress) * dt / low;
-        let earliest = x + (100.0 - progress - PROGRESS_QUANTUM).max(0.0) * dt / high;
-        self.finish = Some((self.instant(earliest.min(latest)), self.instant(latest)));
+        self.estimate.observe(now, progress);
     }
 
     /// When to poll next, after a pending (or not yet any) answer. Never past the deadline: a
@@ -240,7 +205,7 @@ impl Waiter {
         if std::mem::take(&mut self.aimed_at_finish) {
             self.eta_misses += 1;
         }
-        if let Some((earliest, latest)) = self.finish.filter(|_| self.eta_misses < MAX_ETA_MISSES) {
+        if let Some((earliest, latest)) = self.estimate.finish().filter(|_| self.eta_misses < MAX_ETA_MISSES) {
             if latest > now {
                 self.backoff = 0;
                 // A narrow estimate (or one already under way): one poll just after its end. A

@@ -44,7 +44,7 @@ pipe_raw=$(wc -c <"$OUT/poller-pipeline.js"); pipe_gz=$(gz "$OUT/poller-pipeline
 echo "| bundle | raw | gzip -9 |"
 echo "|---|---:|---:|"
 row "jobwire: \`jobwire_bg.wasm\` (wasm-opt -Oz --converge)" "$wasm_raw" "$wasm_gz"
-row "jobwire: \`index.js\` + \`jobwire.js\` + snippets (entry, wasm-bindgen glue, error classes)" "$js_raw" "$js_gz"
+row "jobwire: \`index.js\` + \`jobwire.js\` + snippets (entry, wasm-bindgen glue and error classes, esbuild --minify)" "$js_raw" "$js_gz"
 row "**jobwire: .wasm + glue**" "$((wasm_raw + js_raw))" "$total_gz"
 row "peer: @azure/core-lro 3.3.1 + fast-xml-parser 5.12.1 (esbuild --minify)" "$peer_raw" "$peer_gz"
 row "peer + @azure/core-rest-pipeline 1.25.1" "$pipe_raw" "$pipe_gz"

@@ -49,6 +49,17 @@ else
   log "binaryen 132 present"
 fi
 
+# 4b. esbuild, which minifies the package's JavaScript glue (as bundlers ship it).
+ESBUILD_VERSION=0.28.2
+if [ "$("$TOOLS_DIR/node_modules/.bin/esbuild" --version 2>/dev/null)" != "$ESBUILD_VERSION" ]; then
+  log "npm install esbuild@$ESBUILD_VERSION into $TOOLS_DIR"
+  mkdir -p "$TOOLS_DIR"
+  [ -f "$TOOLS_DIR/package.json" ] || echo '{"name":"wasm-tools","version":"1.0.0","private":true}' > "$TOOLS_DIR/package.json"
+  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund "esbuild@$ESBUILD_VERSION"
+else
+  log "esbuild $ESBUILD_VERSION present"
+fi
+
 # 5–6. The test suites' npm packages from their committed lock files: playwright-core for the
 #      dashboard tests, typescript (and a link to pkg/, built later) for the Node package tests.
 npm_deps() {

@@ -122,7 +122,8 @@ without long-polls (`longPollSecs: 0`, or a server that ignores `Prefer: wait`) 
 once just after the finish it estimates from the job's progress (`jobprocstatus`), else where
 earlier jobs of the command finished, and waits of different jobs share one `listAsyncJobs`
 listing whenever one of them polls (a finish is seen at whichever poll comes first); `initialDelayMs: { deployVirtualMachine: 30000 }` fixes the
-first poll per command. `wait({ onDelay })` reports every delay and its reason.
+first poll per command. A `watch()` lists no sooner than its jobs' progress lets one finish.
+`wait({ onDelay })` and `watch(jobs, { onDelay })` report every delay and its reason.
 
 Failures reject with instances of the exported error classes (all `JobwireError`s):
 `JobFailedError` (`jobId`, `code`, `cserrorcode`, `errortext`, `raw`: the final status as sent),

@@ -23,6 +23,7 @@ fn cloudstack_futures_are_send() {
     assert_send(&client.wait("j", |_| {}));
     assert_send(&client.wait_job(&job, |_| {}));
     assert_send(&client.watch(std::slice::from_ref(&job), |_| {}));
+    assert_send(&client.watch_events(std::slice::from_ref(&job), |_| {}));
 }
 
 #[test]

@@ -68,7 +68,7 @@ describe('package layout', () => {
     assert.match(dts, /export class Job \{/);
     assert.match(dts, /submit\(command: string, params: [^)]*\): Promise<Job>;/);
     assert.match(dts, /wait\(options\?: WaitOptions \| \(\(status: JobStatus\) => void\)\): Promise<JsonValue>;/);
-    assert.match(dts, /watch\(jobs: Array<Job \| ResumeToken>\): AsyncIterableIterator<JobStatus>;/);
+    assert.match(dts, /watch\(jobs: Array<Job \| ResumeToken>, options\?: WatchOptions\): AsyncIterableIterator<JobStatus>;/);
     assert.match(dts, /export interface WaitOptions \{/);
     assert.match(dts, /export class JobFailedError extends JobwireError \{/);
     // Everything public is typed: `any` appears only in wasm-bindgen's internal InitOutput.
@@ -269,7 +269,8 @@ describe('watching many jobs', () => {
       client.submit('deployVirtualMachine', deploy(HUGE)),
     ]);
     const finished = new Map();
-    for await (const update of client.watch(jobs)) {
+    const delays = [];
+    for await (const update of client.watch(jobs, { onDelay: (delay) => delays.push(delay) })) {
       if (update.state !== 'pending') {
         assert.ok(!finished.has(update.jobId), `${update.jobId} reported finished twice`);
         finished.set(update.jobId, update.state);
@@ -280,6 +281,12 @@ describe('watching many jobs', () => {
     assert.equal(finished.get(jobs[0].id), 'succeeded');
     // The handles were not consumed by watch.
     assert.equal((await jobs[0].poll()).state, 'succeeded');
+    // Every delay before a listing was reported; once the first listing read the jobs' progress
+    // (a third of the way through 1.5 s jobs), the next waited for the earliest possible finish.
+    assert.ok(delays.length >= 2, JSON.stringify(delays));
+    assert.ok(delays.every((d) => d.delayMs >= 0 && typeof d.reason === 'string' && d.retries === 0), JSON.stringify(delays));
+    assert.equal(delays[0].reason, 'first-poll');
+    assert.ok(delays.some((d) => d.reason === 'eta'), JSON.stringify(delays));
   });
 
   test('breaking out of the loop stops watching', async () => {
@@ -291,6 +298,8 @@ describe('watching many jobs', () => {
     }
     assert.throws(() => client.watch('nope'), TypeError);
     assert.throws(() => client.watch([{}]), TypeError);
+    assert.throws(() => client.watch([], { onDelay: 'not a function' }), TypeError);
+    assert.throws(() => client.watch([], 42), TypeError);
   });
 });
 

@@ -225,9 +225,19 @@ async fn a_watch_lists_no_sooner_than_the_jobs_progress_lets_one_finish() {
         jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
     }
     let (before, started) = (client.requests_sent(), std::time::Instant::now());
-    let finals = client.watch(&jobs, |_| {}).await.unwrap();
+    let mut reasons = Vec::new();
+    let finals = client
+        .watch_events(&jobs, |event| {
+            if let WaitEvent::Delay { reason, .. } = event {
+                reasons.push(reason);
+            }
+        })
+        .await
+        .unwrap();
     let (requests, took) = (client.requests_sent() - before, started.elapsed());
     assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    assert_eq!(reasons.first(), Some(&DelayReason::FirstPoll), "{reasons:?}");
+    assert!(reasons.contains(&DelayReason::Eta), "{reasons:?}");
     // The first listing (0.1 s) reads a few percent, which puts the earliest finish near 3 s; the
     // next listing goes there, and one or two more catch the finish.
     assert!(requests <= 6, "{requests} listings");

@@ -647,8 +647,10 @@ impl JobClient {
         let since = self.sweeps.listing_since(job_id)?;
         // Polls that come due while a listing is out share it.
         let key = since.to_string();
-        let listing =
-            share::shared!(self.listings, &key, &mut |_| {}, |_relay| self.list_jobs(Some(since)).await).ok()?;
+        let listing = share::shared!(self.listings, &key, &mut |_| {}, |_relay| self
+            .list_jobs(Some(since), &mut |_, _, _| {})
+            .await)
+        .ok()?;
         self.sweeps.deliver(&listing, job_id, since);
         let own = listing.into_iter().find(|snapshot| snapshot.job_id == job_id);
         if own.is_none() {

@@ -13,8 +13,8 @@ use crate::protocol::JobSnapshot;
 use crate::time::{Duration, Instant};
 use crate::transport;
 
-use super::driver::{self, JobSource};
-use super::{JobClient, MaybeSend, SubmittedJob};
+use super::driver::{self, JobSource, OnDelay, OnEvent};
+use super::{JobClient, MaybeSend, SubmittedJob, WaitEvent};
 
 /// Jobs per `listAsyncJobs` page (CloudStack's default `default.page.size` is 500).
 const PAGE_SIZE: usize = 500;
@@ -38,6 +38,30 @@ impl JobClient {
         jobs: &[SubmittedJob],
         mut on_update: impl FnMut(&JobSnapshot) + MaybeSend,
     ) -> Result<Vec<JobSnapshot>> {
+        let mut on_event = |event: WaitEvent<'_>| {
+            if let WaitEvent::Status(snapshot) = event {
+                on_update(snapshot);
+            }
+        };
+        self.watch_with(jobs, &mut on_event).await
+    }
+
+    /// Like [`JobClient::watch`], reporting also every delay the watch chooses and why: before
+    /// each listing ([`DelayReason::Eta`] when the jobs' progress lets none finish sooner), and
+    /// before each retry of a failed request. [`WaitEvent::Status`] carries the changes only.
+    ///
+    /// # Errors
+    /// As [`JobClient::watch`].
+    pub async fn watch_events(
+        &self,
+        jobs: &[SubmittedJob],
+        mut on_event: impl FnMut(WaitEvent<'_>) + MaybeSend,
+    ) -> Result<Vec<JobSnapshot>> {
+        self.watch_with(jobs, &mut on_event).await
+    }
+
+    /// The watch itself, one copy for every kind of callback.
+    async fn watch_with(&self, jobs: &[SubmittedJob], on_event: OnEvent<'_>) -> Result<Vec<JobSnapshot>> {
         let mut tracker = BatchTracker::new(jobs.iter().map(|job| job.job_id.clone()));
         let started = Instant::now();
         let mut policy = self.config.policy.clone();
@@ -48,12 +72,6 @@ impl JobClient {
         };
         let mut etas = BatchEta::new(started, jobs.iter().map(|job| (job.job_id.clone(), driver::age(job, started))));
         let mut lessons = Lessons::new(jobs);
-        let mut report = |snapshot: &JobSnapshot| {
-            if let Some((command, took, was_running)) = lessons.observe(snapshot, started) {
-                self.with_learner(|learner| learner.observe_finish(command, took, was_running));
-            }
-            on_update(snapshot);
-        };
         let mut tick_started = started;
         while !tracker.is_done() {
             // The delay counts from the start of the previous listing: a listing that takes a
@@ -65,24 +83,39 @@ impl JobClient {
                     let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     return Err(Error::WaitTimedOut { job_id: "batch".into(), waited_ms });
                 }
-                WaitStep::PollAt(at, _) => transport::sleep(at.saturating_duration_since(Instant::now())).await,
+                WaitStep::PollAt(at, reason) => {
+                    let delay = at.saturating_duration_since(Instant::now());
+                    on_event(WaitEvent::Delay { delay, reason, retries: 0 });
+                    transport::sleep(delay).await;
+                }
             }
             tick_started = Instant::now();
-            let listing = self.list_jobs(tracker.oldest_unfinished_created()).await?;
+            let since = tracker.oldest_unfinished_created();
+            let listing = self.list_jobs(since, &mut driver::delays_from(&mut *on_event)).await?;
             let listed_at = Instant::now();
             listing.iter().for_each(|snapshot| etas.observe(listed_at, snapshot));
             let (news, missing) = tracker.observe_listing(&listing);
-            news.iter().for_each(&mut report);
+            for snapshot in &news {
+                self.report(&mut lessons, snapshot, started, on_event);
+            }
             for job_id in missing {
-                let snapshot = self.poll(&job_id).await?;
+                let (snapshot, _) = self.poll_with(&job_id, None, &mut driver::delays_from(&mut *on_event)).await?;
                 etas.observe(Instant::now(), &snapshot);
                 if let Some(news) = tracker.observe(&snapshot) {
-                    report(&news);
+                    self.report(&mut lessons, &news, started, on_event);
                 }
             }
         }
         // In the order given; a duplicate's final snapshot was taken by its first occurrence.
         Ok(jobs.iter().filter_map(|job| tracker.take_final(&job.job_id)).collect())
+    }
+
+    /// A watch's news: learned from (a finish teaches its command's duration), then reported.
+    fn report(&self, lessons: &mut Lessons<'_>, snapshot: &JobSnapshot, started: Instant, on_event: OnEvent<'_>) {
+        if let Some((command, took, was_running)) = lessons.observe(snapshot, started) {
+            self.with_learner(|learner| learner.observe_finish(command, took, was_running));
+        }
+        on_event(WaitEvent::Status(snapshot));
     }
 
     /// The first listing's delay when every job's first poll is planned (a configured initial
@@ -99,7 +132,7 @@ impl JobClient {
     /// Every job `listAsyncJobs` shows, all pages; only those created since `since_secs` (Unix
     /// seconds) when known, so a long job history is not listed again at every tick. The
     /// second taken off guards against rounding of the server's dates.
-    pub(super) async fn list_jobs(&self, since_secs: Option<i64>) -> Result<Vec<JobSnapshot>> {
+    pub(super) async fn list_jobs(&self, since_secs: Option<i64>, on_delay: OnDelay<'_>) -> Result<Vec<JobSnapshot>> {
         let startdate = since_secs
             .and_then(|secs| u64::try_from(secs.saturating_sub(1)).ok())
             .map(cloudstack::signing::format_date);
@@ -110,7 +143,7 @@ impl JobClient {
             if let Some(startdate) = &startdate {
                 request = request.param("startdate", startdate.clone());
             }
-            let list = cloudstack::parse_job_list(&self.call(&request).await?)?;
+            let list = cloudstack::parse_job_list(&self.exchange(&request, &[], &mut *on_delay).await?.0)?;
             let got = list.jobs.len();
             jobs.extend(list.jobs);
             // A short page, or everything counted, ends the listing (servers that ignore paging

@@ -95,6 +95,32 @@ pub(super) fn status_with_timing(
     Ok(value)
 }
 
+/// A function-valued option: `undefined` and `null` are `None`, anything but a function is
+/// refused.
+pub(super) fn function_field(object: &JsValue, key: &str) -> Result<Option<js_sys::Function>, JsValue> {
+    let value = js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.dyn_into().map(Some).map_err(|_| type_error(&format!("{key} must be a function")))
+}
+
+/// Calls an `onDelay` callback with `{ delayMs, reason, retries }`; what it throws is ignored,
+/// so a faulty callback cannot stop a wait or a watch.
+pub(super) fn report_delay(
+    callback: &js_sys::Function,
+    delay: crate::time::Duration,
+    reason: crate::engine::DelayReason,
+    retries: u32,
+) {
+    let info = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&info, &JsValue::from_str(key), value);
+    let _ = set("delayMs", &JsValue::from_f64(delay.as_secs_f64() * 1000.0));
+    let _ = set("reason", &reason.as_str().into());
+    let _ = set("retries", &JsValue::from(retries));
+    let _ = callback.call1(&JsValue::NULL, &info);
+}
+
 /// A `TypeError` with `message`.
 pub(super) fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()

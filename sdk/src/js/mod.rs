@@ -233,8 +233,19 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Every status seen; progress never goes down. */
   onProgress?: (status: JobStatus) => void;
-  /** Every delay the client chose, and why: first-poll, initial-delay (initialDelayMs), learned-duration, expected-window (polls closer together where jobs of the command usually finish), eta (the finish estimated from the job's progress), backoff, retry-after, retry, long-poll. */
-  onDelay?: (delay: { delayMs: number; reason: string; retries: number }) => void;
+  /** Every delay the client chose, and why. */
+  onDelay?: (delay: Delay) => void;
+}
+/** A delay the client chose before its next request, and why: first-poll, initial-delay (initialDelayMs), learned-duration, expected-window (polls closer together where jobs of the command usually finish), eta (the finish estimated from the job's progress; for a watch, the earliest any of its jobs can finish), backoff, retry-after, retry, long-poll. */
+export interface Delay {
+  delayMs: number;
+  reason: string;
+  /** Transient failures in a row before this delay. */
+  retries: number;
+}
+export interface WatchOptions {
+  /** Every delay the watch chose (before each listing, before each retry), and why. */
+  onDelay?: (delay: Delay) => void;
 }
 "#;
 
@@ -374,15 +385,22 @@ impl JobClient {
     /// Follows `jobs` until all have finished: `for await (const update of client.watch(jobs))`
     /// yields every change (each finish exactly once). CloudStack jobs share one
     /// `listAsyncJobs` listing per tick; CLM tasks are waited for a few at a time.
-    /// Takes `Job`s or resume tokens; the jobs stay usable.
+    /// Takes `Job`s or resume tokens; the jobs stay usable. `{ onDelay }` reports every delay
+    /// the watch chooses, and why.
     #[wasm_bindgen(unchecked_return_type = "AsyncIterableIterator<JobStatus>")]
     pub fn watch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Array<Job | ResumeToken>")] jobs: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "WatchOptions")] options: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
         let list: js_sys::Array = jobs.dyn_into().map_err(|_| convert::type_error("watch takes an array of jobs"))?;
         let submitted = list.iter().map(|job| job_from_js(&job)).collect::<Result<Vec<_>, _>>()?;
-        Ok(watch::start(self.inner.clone(), submitted))
+        let on_delay = match options.filter(|options| !options.is_undefined() && !options.is_null()) {
+            None => None,
+            Some(options) if options.is_object() => convert::function_field(&options, "onDelay")?,
+            Some(_) => return Err(convert::type_error("watch options must be an object")),
+        };
+        Ok(watch::start(self.inner.clone(), submitted, on_delay))
     }
 }
 
@@ -434,13 +452,7 @@ impl WaitOptions {
             return Err(convert::type_error("wait options must be an object or a function"));
         }
         let field = |name: &str| js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
-        let function = |name: &str| -> Result<Option<js_sys::Function>, JsValue> {
-            let value = field(name);
-            if value.is_undefined() || value.is_null() {
-                return Ok(None);
-            }
-            value.dyn_into().map(Some).map_err(|_| convert::type_error(&format!("{name} must be a function")))
-        };
+        let function = |name: &str| convert::function_field(options, name);
         let signal = match field("signal") {
             value if value.is_undefined() || value.is_null() => None,
             value => Some(value.dyn_into().map_err(|_| convert::type_error("signal must be an AbortSignal"))?),
@@ -491,15 +503,7 @@ impl EventSink {
             }
             WaitEvent::Delay { delay, reason, retries } => {
                 if let Some(callback) = &self.on_delay {
-                    let info = js_sys::Object::new();
-                    let _ = js_sys::Reflect::set(
-                        &info,
-                        &"delayMs".into(),
-                        &JsValue::from_f64(delay.as_secs_f64() * 1000.0),
-                    );
-                    let _ = js_sys::Reflect::set(&info, &"reason".into(), &reason.as_str().into());
-                    let _ = js_sys::Reflect::set(&info, &"retries".into(), &JsValue::from(retries));
-                    let _ = callback.call1(&JsValue::NULL, &info);
+                    convert::report_delay(callback, delay, reason, retries);
                 }
             }
         }

@@ -13,9 +13,8 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use super::abort::{race, First};
 use super::backend::Backend;
-use super::convert::{error_to_js, to_js};
+use super::convert::{error_to_js, report_delay, to_js};
 use crate::client::{SubmittedJob, WaitEvent};
-use crate::protocol::JobSnapshot;
 
 /// CLM tasks waited for at once (CLM has no listing of many tasks in one request).
 const CLM_CONCURRENCY: usize = 8;
@@ -67,18 +66,25 @@ fn finish(state: &Shared, error: Option<JsValue>) {
     }
 }
 
-/// Starts following `jobs`; returns the async iterator.
-pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>) -> JsValue {
+/// Starts following `jobs`; returns the async iterator. `on_delay` hears every delay chosen.
+pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>, on_delay: Option<js_sys::Function>) -> JsValue {
     let state: Shared = Rc::default();
     let stop = js_sys::Promise::new(&mut |resolve, _| state.borrow_mut().stop = Some(resolve));
     let task_state = Rc::clone(&state);
     spawn_local(async move {
-        let push = |snapshot: &JobSnapshot| {
-            if let Ok(value) = to_js(snapshot) {
-                deliver(&task_state, value);
+        let on_event = |event: WaitEvent<'_>| match event {
+            WaitEvent::Status(snapshot) => {
+                if let Ok(value) = to_js(snapshot) {
+                    deliver(&task_state, value);
+                }
+            }
+            WaitEvent::Delay { delay, reason, retries } => {
+                if let Some(callback) = &on_delay {
+                    report_delay(callback, delay, reason, retries);
+                }
             }
         };
-        let following = follow(backend, jobs, push);
+        let following = follow(backend, jobs, on_event);
         match race(following, JsFuture::from(stop)).await {
             First::Left(Ok(())) | First::Right(_) => finish(&task_state, None),
             First::Left(Err(error)) => finish(&task_state, Some(error_to_js(&error))),
@@ -87,28 +93,29 @@ pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>) -> JsValue {
     iterator(state)
 }
 
-/// Follows the jobs until all finished, passing each change to `push`.
-async fn follow(backend: Backend, jobs: Vec<SubmittedJob>, push: impl Fn(&JobSnapshot)) -> crate::Result<()> {
+/// Follows the jobs until all finished, passing each change and each delay to `on_event`.
+async fn follow(backend: Backend, jobs: Vec<SubmittedJob>, on_event: impl Fn(WaitEvent<'_>)) -> crate::Result<()> {
     match backend {
-        Backend::CloudStack(client) => client.watch(&jobs, |s| push(s)).await.map(drop),
+        Backend::CloudStack(client) => client.watch_events(&jobs, &on_event).await.map(drop),
         Backend::Clm(client) => {
             let queue = RefCell::new(VecDeque::from(jobs));
             let worker = || async {
                 loop {
                     let Some(job) = queue.borrow_mut().pop_front() else { return Ok(()) };
                     let mut last: Option<(crate::JobState, Option<f64>)> = None;
-                    let mut on_event = |event: WaitEvent<'_>| {
-                        if let WaitEvent::Status(status) = event {
+                    let mut on_task_event = |event: WaitEvent<'_>| match event {
+                        WaitEvent::Status(status) => {
                             let seen = (status.state, status.progress);
                             if last != Some(seen) {
                                 last = Some(seen);
-                                push(status);
+                                on_event(WaitEvent::Status(status));
                             }
                         }
+                        delay => on_event(delay),
                     };
                     // `&mut dyn`: the same wait code as `Job.wait`'s, not a copy for this callback.
-                    let on_event: &mut dyn FnMut(WaitEvent<'_>) = &mut on_event;
-                    let outcome = Box::pin(client.wait_job(&job, on_event)).await;
+                    let on_task_event: &mut dyn FnMut(WaitEvent<'_>) = &mut on_task_event;
+                    let outcome = Box::pin(client.wait_job(&job, on_task_event)).await;
                     match outcome {
                         // A failed task was reported as a status; the stream goes on.
                         Ok(_) | Err(crate::Error::JobFailed { .. }) => {}

@@ -1,7 +1,7 @@
 // Compiled by the package tests with `tsc --noEmit`: the declarations a consumer sees.
 import init, {
   initSync, Job, JobClient, JobFailedError, JobwireError, TransportError,
-  type JobClientOptions, type JobStatus, type JsonValue, type ResumeToken, type StoppedWaiting,
+  type Delay, type JobClientOptions, type JobStatus, type JsonValue, type ResumeToken, type StoppedWaiting,
 } from 'jobwire';
 
 import initManual, { JobClient as ManualJobClient } from 'jobwire/manual';
@@ -40,6 +40,7 @@ if (result !== null && typeof result === 'object' && !Array.isArray(result)) {
 const token: ResumeToken = job.toJSON();
 client.resume(token);
 client.watch([job, token]);
+client.watch([job], { onDelay: (delay: Delay) => console.log(delay.delayMs, delay.reason, delay.retries) });
 
 // Errors are classes: instanceof narrows to their fields.
 try {

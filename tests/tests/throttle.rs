@@ -24,17 +24,21 @@ async fn deploy(client: &JobClient) -> SubmittedJob {
     client.submit("deployVirtualMachine", &params).await.expect("submit")
 }
 
+/// Jobs watched: three pages per listing.
+const JOBS: usize = 1001;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_watch_is_refused_once_then_paced() {
-    // Two requests per second; the watch ticks every 0.1 s or sooner, so its first second
-    // surely outruns the limit (with the default policy's jittered ticks it only might).
+    // Two requests per second, and every listing of the 1,001 jobs is three pages (500 a page)
+    // sent back to back: each listing outruns the limit unless the client paces it. (Ticks are
+    // few: the watch lists no sooner than the jobs' progress lets one finish.)
     let throttling = Throttling { enabled: true, interval_ms: 1000, max: 2 };
     let config = Config { job_duration_ms: 4000, ..Config::default() };
     let server = Server::start(&config, Some(throttling)).await.expect("server starts");
     // The jobs are created through the unthrottled door; only the watch counts.
     let submitter = client(&server.open_api, PollPolicy::default());
     let mut jobs = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..JOBS {
         jobs.push(deploy(&submitter).await);
     }
     let fast = jobwire::time::Duration::from_millis(100);
@@ -48,8 +52,8 @@ async fn a_throttled_watch_is_refused_once_then_paced() {
     .await
     .expect("the watch ends")
     .expect("the watch succeeds");
-    assert_eq!((finals.len(), terminal), (20, 20), "every job reported finished exactly once");
+    assert_eq!((finals.len(), terminal), (JOBS, JOBS), "every job reported finished exactly once");
     assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
     assert_eq!(server.throttled(), 1, "one refusal, then the learned pace");
-    assert!(watcher.requests_sent() >= 6, "the watch ran several ticks: {}", watcher.requests_sent());
+    assert!(watcher.requests_sent() >= 6, "the watch listed more than once: {}", watcher.requests_sent());
 }

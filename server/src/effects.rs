@@ -128,6 +128,7 @@ mod tests {
             state: JobState::Pending,
             params: json!({}),
             callback_url: None,
+            reports_progress: true,
         }
     }
 

@@ -48,6 +48,10 @@ pub struct Config {
     /// 95th percentile of job durations, ms: log-normal durations; without it every job takes the median.
     #[arg(long, env = "JOBWIRE_JOB_DURATION_P95_MS")]
     pub job_duration_p95_ms: Option<u64>,
+    /// Report no progress while jobs run (`jobprocstatus` and CLM `taskProgress` 0 until the
+    /// end), as many real CloudStack commands do; by default progress grows with time.
+    #[arg(long, env = "JOBWIRE_NO_JOB_PROGRESS")]
+    pub no_job_progress: bool,
     /// Share of jobs that fail at random with an internal error (0–1).
     #[arg(long, env = "JOBWIRE_FAILURE_RATE", default_value_t = 0.0)]
     pub failure_rate: f64,
@@ -90,6 +94,7 @@ impl Default for Config {
             db: None,
             job_duration_ms: 3000,
             job_duration_p95_ms: None,
+            no_job_progress: false,
             failure_rate: 0.0,
             seed: 1,
             cors_origins: Vec::new(),
@@ -123,6 +128,8 @@ pub struct AppState {
     pub enforce_timestamps: bool,
     /// Session timeout, seconds.
     pub session_timeout_secs: u64,
+    /// Whether new jobs report progress while they run.
+    pub job_progress: bool,
     dist: PathBuf,
     cors_origins: Arc<Vec<String>>,
 }
@@ -149,6 +156,7 @@ impl AppState {
             throttle: Arc::new(throttle::Throttle::new(resolved.throttling)),
             metrics,
             session_check: config.session_check,
+            job_progress: !config.no_job_progress,
             enforce_timestamps: config.enforce_timestamps,
             session_timeout_secs: config.session_timeout_secs,
             dist: config.dist.clone(),

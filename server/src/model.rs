@@ -107,12 +107,22 @@ pub struct Job {
     pub params: Value,
     /// CLM: the callback URL to POST the task to when it finishes.
     pub callback_url: Option<String>,
+    /// Progress grows with time while pending; otherwise it stays 0 until the end (jobs saved
+    /// before this field existed report progress).
+    #[serde(default = "reports_progress_default")]
+    pub reports_progress: bool,
+}
+
+fn reports_progress_default() -> bool {
+    true
 }
 
 impl Job {
-    /// Progress in percent at `now_ms`: time-based while pending, 100 once finished.
+    /// Progress in percent at `now_ms`: time-based while pending (0 throughout for a job that
+    /// reports none), 100 once finished.
     pub fn progress(&self, now_ms: u64) -> u8 {
         match self.state {
+            JobState::Pending if !self.reports_progress => 0,
             JobState::Pending => {
                 let total = self.finish_at_ms.saturating_sub(self.created_ms).max(1);
                 let done = now_ms.saturating_sub(self.created_ms).min(total);

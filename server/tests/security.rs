@@ -351,6 +351,7 @@ async fn concurrent_submits_with_one_customjobid_make_one_job() {
         state: jobwire_server::model::JobState::Pending,
         params: json!({}),
         callback_url: None,
+        reports_progress: true,
     };
     let vm = |id: &str| jobwire_server::model::Resource {
         id: id.into(),

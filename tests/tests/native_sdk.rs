@@ -245,6 +245,38 @@ async fn a_watch_lists_no_sooner_than_the_jobs_progress_lets_one_finish() {
 }
 
 #[tokio::test]
+async fn a_watch_of_jobs_reporting_no_progress_keeps_to_its_backoff() {
+    // Many real CloudStack commands report `jobprocstatus` 0 until they end: no estimate, so the
+    // watch ticks by its policy (100 ms here) and sees the finish promptly.
+    let silent = jobwire_server::Config { job_duration_ms: 1500, no_job_progress: true, ..Default::default() };
+    let server = jobwire_e2e::bench::Server::start(&silent, None).await.expect("server starts");
+    let tick = Duration::from_millis(100);
+    let policy = PollPolicy { first_delay: tick, min_interval: tick, max_interval: tick, ..PollPolicy::default() };
+    let client =
+        JobClient::new(ClientConfig { policy, ..config(server.api.clone(), api_key(), Format::Json) }).unwrap();
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
+    }
+    let started = std::time::Instant::now();
+    let mut reasons = Vec::new();
+    let mut progress = Vec::new();
+    let finals = client
+        .watch_events(&jobs, |event| match event {
+            WaitEvent::Delay { reason, .. } => reasons.push(reason),
+            WaitEvent::Status(snapshot) => progress.extend(snapshot.progress.filter(|_| !snapshot.state.is_terminal())),
+        })
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    assert!(progress.iter().all(|p| *p == 0.0), "progress reported: {progress:?}");
+    assert!(!reasons.contains(&DelayReason::Eta), "{reasons:?}");
+    assert!(reasons.len() >= 10, "ticks of 100 ms through 1.5 s jobs: {reasons:?}");
+    assert!(took < std::time::Duration::from_millis(2200), "finish seen after {took:?}");
+}
+
+#[tokio::test]
 async fn watching_new_jobs_does_not_list_the_accounts_whole_history_at_every_tick() {
     let endpoint = start_server(4000).await.expect("server starts");
     let tick = Duration::from_millis(500);

@@ -143,6 +143,7 @@ async fn run(
         state: JobState::Pending,
         params,
         callback_url: options.callback_url.clone(),
+        reports_progress: state.job_progress,
     };
     let job_id = job.id.clone();
     state.hub.submit(job.clone(), created).map_err(|err| {

@@ -245,6 +245,7 @@ mod tests {
             state,
             params: serde_json::to_value(meta).unwrap_or_default(),
             callback_url: None,
+            reports_progress: true,
         }
     }
 

@@ -461,6 +461,7 @@ fn submit_job(
         state: JobState::Pending,
         params: params.to_json(),
         callback_url: None,
+        reports_progress: state.job_progress,
     };
     state.hub.submit(job, created).map_err(|err| match err {
         // The same id in two requests at once: the check above let both through, the hub one.

@@ -176,17 +176,10 @@ async fn watching_many_jobs_costs_one_listing_per_tick() {
 #[tokio::test]
 async fn a_watch_learns_durations_and_the_next_watch_and_wait_use_them() {
     let client = client(1500, Format::Json).await;
-    let submit = async || {
-        let mut jobs = Vec::new();
-        for _ in 0..3 {
-            jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
-        }
-        jobs
-    };
     // When each watch's first listing came (its first update: every job is news then).
     let mut first_listings = Vec::new();
     for _ in 0..2 {
-        let jobs = submit().await;
+        let jobs = deploy_three(&client).await;
         let started = std::time::Instant::now();
         let mut first_update = None;
         let finals = client.watch(&jobs, |_| _ = first_update.get_or_insert_with(|| started.elapsed())).await.unwrap();
@@ -213,17 +206,27 @@ async fn a_watch_learns_durations_and_the_next_watch_and_wait_use_them() {
     assert!(delay >= Duration::from_millis(800), "first poll after {delay:?}");
 }
 
-#[tokio::test]
-async fn a_watch_lists_no_sooner_than_the_jobs_progress_lets_one_finish() {
-    let endpoint = start_server(3000).await.expect("server starts");
-    // Listings 100 ms apart by the policy: 30 through 3 s jobs without the progress estimate.
-    let tick = Duration::from_millis(100);
+/// A client of `endpoint` whose policy asks every `tick_ms`, from the first poll on.
+fn ticking_client(endpoint: String, tick_ms: u64) -> JobClient {
+    let tick = Duration::from_millis(tick_ms);
     let policy = PollPolicy { first_delay: tick, min_interval: tick, max_interval: tick, ..PollPolicy::default() };
-    let client = JobClient::new(ClientConfig { policy, ..config(endpoint, api_key(), Format::Json) }).unwrap();
+    JobClient::new(ClientConfig { policy, ..config(endpoint, api_key(), Format::Json) }).expect("valid config")
+}
+
+/// Three small VM deploys.
+async fn deploy_three(client: &JobClient) -> Vec<jobwire::SubmittedJob> {
     let mut jobs = Vec::new();
     for _ in 0..3 {
         jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
     }
+    jobs
+}
+
+#[tokio::test]
+async fn a_watch_lists_no_sooner_than_the_jobs_progress_lets_one_finish() {
+    // Listings 100 ms apart by the policy: 30 through 3 s jobs without the progress estimate.
+    let client = ticking_client(start_server(3000).await.expect("server starts"), 100);
+    let jobs = deploy_three(&client).await;
     let (before, started) = (client.requests_sent(), std::time::Instant::now());
     let mut reasons = Vec::new();
     let finals = client
@@ -250,14 +253,8 @@ async fn a_watch_of_jobs_reporting_no_progress_keeps_to_its_backoff() {
     // watch ticks by its policy (100 ms here) and sees the finish promptly.
     let silent = jobwire_server::Config { job_duration_ms: 1500, no_job_progress: true, ..Default::default() };
     let server = jobwire_e2e::bench::Server::start(&silent, None).await.expect("server starts");
-    let tick = Duration::from_millis(100);
-    let policy = PollPolicy { first_delay: tick, min_interval: tick, max_interval: tick, ..PollPolicy::default() };
-    let client =
-        JobClient::new(ClientConfig { policy, ..config(server.api.clone(), api_key(), Format::Json) }).unwrap();
-    let mut jobs = Vec::new();
-    for _ in 0..3 {
-        jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
-    }
+    let client = ticking_client(server.api.clone(), 100);
+    let jobs = deploy_three(&client).await;
     let started = std::time::Instant::now();
     let mut reasons = Vec::new();
     let mut progress = Vec::new();
@@ -278,19 +275,13 @@ async fn a_watch_of_jobs_reporting_no_progress_keeps_to_its_backoff() {
 
 #[tokio::test]
 async fn watching_new_jobs_does_not_list_the_accounts_whole_history_at_every_tick() {
-    let endpoint = start_server(4000).await.expect("server starts");
-    let tick = Duration::from_millis(500);
-    let policy = PollPolicy { first_delay: tick, min_interval: tick, max_interval: tick, ..PollPolicy::default() };
-    let client = JobClient::new(ClientConfig { policy, ..config(endpoint, api_key(), Format::Json) }).unwrap();
+    let client = ticking_client(start_server(4000).await.expect("server starts"), 500);
     // 1,500 older jobs: with the new ones, four pages of 500 in a full listing.
     for _ in 0..1500 {
         client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
     }
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let mut jobs = Vec::new();
-    for _ in 0..3 {
-        jobs.push(client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap());
-    }
+    let jobs = deploy_three(&client).await;
     let before = client.requests_sent();
     let finals = client.watch(&jobs, |_| {}).await.unwrap();
     let requests = client.requests_sent() - before;

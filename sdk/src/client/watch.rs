@@ -24,6 +24,11 @@ const PAGE_SIZE: usize = 500;
 /// requests per job and keeps the detection lag of large batches down.
 const MAX_TICK_INTERVAL: Duration = Duration::from_secs(3);
 
+/// Longest wait for the earliest possible finish: however far off the jobs' progress puts it, a
+/// watch lists at least this often while they run, so the progress it reports (a dashboard's
+/// bars) still moves.
+const MAX_ETA_WAIT: Duration = Duration::from_secs(10);
+
 impl JobClient {
     /// Follows `jobs` until every one has finished, calling `on_update` with each change (first
     /// sight, new state, more progress; a terminal state exactly once). Resolves with the final
@@ -76,8 +81,10 @@ impl JobClient {
         while !tracker.is_done() {
             // The delay counts from the start of the previous listing: a listing that takes a
             // while (many pages, or paced under a server's throttling) is not followed by the
-            // whole delay again. No listing before any job can finish.
-            let eta = etas.earliest_finish().map(|at| (at.saturating_duration_since(tick_started), DelayReason::Eta));
+            // whole delay again. No listing before any job can finish (within MAX_ETA_WAIT).
+            let eta = etas
+                .earliest_finish()
+                .map(|at| (at.saturating_duration_since(tick_started).min(MAX_ETA_WAIT), DelayReason::Eta));
             match waiter.next_with_hint(tick_started, fastrand::f64(), eta) {
                 WaitStep::GiveUp => {
                     let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -248,6 +248,27 @@ async fn a_watch_lists_no_sooner_than_the_jobs_progress_lets_one_finish() {
 }
 
 #[tokio::test]
+async fn a_watch_of_long_jobs_still_lists_every_10_s() {
+    // 60 s jobs read 0 % for their first 0.6 s (ticks of 100 ms then); the first reading of 1 %
+    // puts the earliest finish near 60 s, but the watch comes back after 10 s so the progress
+    // it reports moves. Only the delays of its first second are looked at.
+    let client = ticking_client(start_server(60_000).await.expect("server starts"), 100);
+    let jobs = deploy_three(&client).await;
+    let delays = std::sync::Mutex::new(Vec::new());
+    let watching = client.watch_events(&jobs, |event| {
+        if let WaitEvent::Delay { delay, reason, .. } = event {
+            delays.lock().unwrap().push((delay, reason));
+        }
+    });
+    assert!(tokio::time::timeout(std::time::Duration::from_secs(1), watching).await.is_err(), "jobs still run");
+    let delays = delays.into_inner().unwrap();
+    let (last, before) = delays.split_last().expect("delays");
+    assert!(before.iter().all(|(delay, reason)| *reason != DelayReason::Eta && *delay < Duration::from_secs(1)));
+    assert_eq!(last.1, DelayReason::Eta, "{delays:?}");
+    assert!(last.0 > Duration::from_secs(9) && last.0 <= Duration::from_secs(10), "{delays:?}");
+}
+
+#[tokio::test]
 async fn a_watch_of_jobs_reporting_no_progress_keeps_to_its_backoff() {
     // Many real CloudStack commands report `jobprocstatus` 0 until they end: no estimate, so the
     // watch ticks by its policy (100 ms here) and sees the finish promptly.

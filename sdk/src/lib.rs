@@ -8,6 +8,11 @@
 //! - [`client`]: the Rust API gluing the three together;
 //! - `js` (wasm only, feature `js`, on by default): the wasm-bindgen API exported to JavaScript.
 //!
+//! Feature `xml` (on by default) reads and writes CloudStack's XML answers; without it the
+//! crate reads JSON only (the npm package's build: every CloudStack command answers in JSON).
+//! In wasm, JSON is read and written by the host's `JSON.parse` / `JSON.stringify`
+//! ([`protocol::json`]).
+//!
 //! Natively every future of the clients is `Send` (given `Send` callbacks): a wait can be
 //! `tokio::spawn`ed on a multi-threaded runtime. In WebAssembly nothing needs to be (see
 //! [`MaybeSend`]).

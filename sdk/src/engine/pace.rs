@@ -120,7 +120,7 @@ impl Pacer {
     /// The request sent at `sent_at` (its [`Pacer::reserve`] slot) was refused with 429 at
     /// `now`; the server asked to wait `retry_after` (until its window ends). Every request is
     /// held until then. The first refusal teaches the spacing; refusals of requests sent at
-    /// that spacing are counted, and drop it at [`PACED_REFUSALS`].
+    /// that spacing are counted, and drop it at `PACED_REFUSALS` (2).
     pub fn refused(&mut self, now: Instant, sent_at: Instant, retry_after: Duration) {
         let window_end = now + retry_after;
         self.longest_wait = self.longest_wait.max(retry_after);

@@ -325,7 +325,7 @@ pub fn App() -> impl IntoView {
                         .get()
                         .map(|row| {
                             let client = ctx.of_row(&row).and_then(|c| c.dash.client.get_untracked());
-                            view! { <JobDetail row client on_close on_stop on_resubmit /> }
+                            view! { <JobDetail row client on_close on_stop on_resubmit now_ms=now /> }
                         })
                 }}
             </Show>

@@ -119,6 +119,26 @@ impl JobData {
         changed
     }
 
+    /// The progress to show at `now_ms`: the latest reading, carried forward while the job runs
+    /// at the rate its readings show (servers truncate to whole percents, so the latest is taken
+    /// at its midpoint), so the bar of a long job moves between listings, which come up to 10 s
+    /// apart; never past 99 % before the end, never below the latest reading.
+    pub fn shown_progress(&self, now_ms: f64) -> f64 {
+        let latest_value = self.progress.unwrap_or(0.0);
+        if self.state != JobState::Pending {
+            return latest_value;
+        }
+        let mut readings = self.timeline.iter().filter_map(|entry| entry.progress.map(|p| (entry.at_ms, p)));
+        let Some(first) = readings.next() else { return latest_value };
+        let latest = readings.next_back().unwrap_or(first);
+        let (span, gained) = (latest.0 - first.0, latest.1 + 0.5 - first.1);
+        if span <= 0.0 || gained <= 0.0 {
+            return latest_value;
+        }
+        let carried = latest.1 + gained / span * (now_ms - latest.0).max(0.0);
+        carried.min(99.0).max(latest_value)
+    }
+
     /// Seconds since tracking started, frozen once the job finished.
     pub fn elapsed_secs(&self, now_ms: f64) -> f64 {
         ((self.finished_ms.unwrap_or(now_ms) - self.started_ms) / 1000.0).max(0.0)
@@ -420,6 +440,24 @@ mod tests {
             states,
             [(JobState::Pending, Some(0.0)), (JobState::Pending, Some(40.0)), (JobState::Succeeded, Some(100.0))]
         );
+    }
+
+    #[test]
+    fn a_running_jobs_progress_is_carried_forward_at_its_slowest_rate() {
+        let start = 1_000.0;
+        let mut job = JobData::submitted(start);
+        assert_eq!(job.shown_progress(start + 5_000.0), 0.0, "no reading yet");
+        // 21 % (21–22 %) after 10 s: 2.15 % a second.
+        job.observe(JobState::Pending, Some(21.0), start + 10_000.0);
+        assert_eq!(job.shown_progress(start + 10_000.0), 21.0);
+        assert!((job.shown_progress(start + 15_000.0) - 31.75).abs() < 1e-9);
+        assert_eq!(job.shown_progress(start + 100_000.0), 99.0, "never past 99 % before the end");
+        job.observe(JobState::Succeeded, None, start + 30_000.0);
+        assert_eq!(job.shown_progress(start + 40_000.0), 100.0);
+        // A job reporting no progress stays where it is.
+        let mut silent = JobData::submitted(start);
+        silent.observe(JobState::Pending, Some(0.0), start + 10_000.0);
+        assert_eq!(silent.shown_progress(start + 20_000.0), 0.0);
     }
 
     fn row(id: &str, command: &str, started: f64, state: JobState) -> JobRow {

@@ -77,6 +77,8 @@ pub fn JobDetail(
     on_close: Callback<()>,
     on_stop: Callback<String>,
     on_resubmit: Callback<JobRow>,
+    /// The clock the progress bar is carried forward by.
+    now_ms: Signal<f64>,
 ) -> impl IntoView {
     let data = row.data;
     let raw = RwSignal::new(false);
@@ -104,7 +106,7 @@ pub fn JobDetail(
     };
     let can_resubmit = !row.params.is_empty();
     let state = move || data.with(|d| state_label(d.state));
-    let progress = move || data.with(|d| d.progress.unwrap_or(0.0).round() as u32);
+    let progress = move || data.with(|d| d.shown_progress(now_ms.get()).round() as u32);
     view! {
         <section class="detail" aria-labelledby="detail-title" data-testid="job-detail">
             <div class="detail-head">

@@ -206,7 +206,7 @@ fn JobRowView(
         }
     };
     let state = move || data.with(|d| state_label(d.state));
-    let progress = move || data.with(|d| d.progress.unwrap_or(0.0).round() as u32);
+    let progress = move || data.with(|d| d.shown_progress(now_ms.get()).round() as u32);
     let started = data.with_untracked(|d| clock(d.started_ms));
     view! {
         <tr

@@ -122,21 +122,22 @@ impl JobData {
     /// The progress to show at `now_ms`: the latest reading, carried forward while the job runs
     /// at the rate its readings show (servers truncate to whole percents, so the latest is taken
     /// at its midpoint), so the bar of a long job moves between listings, which come up to 10 s
-    /// apart; never past 99 % before the end, never below the latest reading.
+    /// apart; never past 99 % before the end, never below the latest reading, and a reading
+    /// below what the bar showed when it came does not move the bar back (it holds until the
+    /// new estimate passes).
     pub fn shown_progress(&self, now_ms: f64) -> f64 {
         let latest_value = self.progress.unwrap_or(0.0);
         if self.state != JobState::Pending {
             return latest_value;
         }
-        let mut readings = self.timeline.iter().filter_map(|entry| entry.progress.map(|p| (entry.at_ms, p)));
-        let Some(first) = readings.next() else { return latest_value };
-        let latest = readings.next_back().unwrap_or(first);
-        let (span, gained) = (latest.0 - first.0, latest.1 + 0.5 - first.1);
-        if span <= 0.0 || gained <= 0.0 {
-            return latest_value;
-        }
-        let carried = latest.1 + gained / span * (now_ms - latest.0).max(0.0);
-        carried.min(99.0).max(latest_value)
+        let readings: Vec<(f64, f64)> =
+            self.timeline.iter().filter_map(|entry| entry.progress.map(|p| (entry.at_ms, p))).collect();
+        let Some(carried) = carried_progress(&readings, now_ms) else { return latest_value };
+        let held = match readings.split_last() {
+            Some((latest, before)) => carried_progress(before, latest.0).unwrap_or(0.0),
+            None => 0.0,
+        };
+        carried.max(held).min(99.0).max(latest_value)
     }
 
     /// Seconds since tracking started, frozen once the job finished.
@@ -419,6 +420,14 @@ pub fn duration_histogram(rows: &[JobRow], bins: usize) -> Histogram {
     Histogram { bucket_secs, counts }
 }
 
+/// `readings` (time ms, percent; oldest first) carried forward to `at_ms` at the rate from the
+/// first to the latest (the latest taken at its truncation midpoint); `None` without a rate.
+fn carried_progress(readings: &[(f64, f64)], at_ms: f64) -> Option<f64> {
+    let (first, latest) = (readings.first()?, readings.last()?);
+    let (span, gained) = (latest.0 - first.0, latest.1 + 0.5 - first.1);
+    (span > 0.0 && gained > 0.0).then(|| latest.1 + gained / span * (at_ms - latest.0).max(0.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +461,12 @@ mod tests {
         assert_eq!(job.shown_progress(start + 10_000.0), 21.0);
         assert!((job.shown_progress(start + 15_000.0) - 31.75).abs() < 1e-9);
         assert_eq!(job.shown_progress(start + 100_000.0), 99.0, "never past 99 % before the end");
+        // 30 % at 15 s, below the 31.75 % shown then: the bar holds until the new estimate
+        // (30.5 % over 15 s) passes it, about 0.9 s later.
+        job.observe(JobState::Pending, Some(30.0), start + 15_000.0);
+        assert!((job.shown_progress(start + 15_000.0) - 31.75).abs() < 1e-9);
+        assert!((job.shown_progress(start + 15_500.0) - 31.75).abs() < 1e-9);
+        assert!(job.shown_progress(start + 17_000.0) > 31.75);
         job.observe(JobState::Succeeded, None, start + 30_000.0);
         assert_eq!(job.shown_progress(start + 40_000.0), 100.0);
         // A job reporting no progress stays where it is.

@@ -55,8 +55,9 @@ impl TaskMeta {
 /// `taskState` of a job.
 fn task_state(job: &Job, now_ms: u64) -> &'static str {
     match job.state {
-        // QUEUED until the job shows progress, as a just-submitted CLM task is.
-        JobState::Pending if job.progress(now_ms) == 0 => "QUEUED",
+        // QUEUED until the job shows progress, as a just-submitted CLM task is (one that reports
+        // no progress runs at once).
+        JobState::Pending if job.reports_progress && job.progress(now_ms) == 0 => "QUEUED",
         JobState::Pending => "RUNNING",
         JobState::Succeeded { .. } => "COMPLETED",
         JobState::Failed { .. } => "FAILED",

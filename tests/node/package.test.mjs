@@ -289,6 +289,26 @@ describe('watching many jobs', () => {
     assert.ok(delays.some((d) => d.reason === 'eta'), JSON.stringify(delays));
   });
 
+  test('an AbortSignal ends a watch: the iterator rejects with the reason; the jobs run on', async () => {
+    const client = new JobClient(options);
+    const job = await client.submit('deployVirtualMachine', deploy(SMALL));
+    const controller = new AbortController();
+    const reason = new Error('the page went away');
+    const seen = [];
+    await assert.rejects(async () => {
+      for await (const update of client.watch([job], { signal: controller.signal })) {
+        seen.push(update.state);
+        controller.abort(reason);
+      }
+    }, (err) => err === reason);
+    assert.deepEqual(seen, ['pending']);
+    // Already aborted: the first next() rejects, with an AbortError when the signal has no reason.
+    const iterator = client.watch([job], { signal: AbortSignal.abort() });
+    await assert.rejects(iterator.next(), { name: 'AbortError' });
+    assert.throws(() => client.watch([job], { signal: 'soon' }), TypeError);
+    assert.equal((await job.wait()).virtualmachine.id, job.resourceId);
+  });
+
   test('breaking out of the loop stops watching', async () => {
     const client = new JobClient(options);
     const job = await client.submit('deployVirtualMachine', deploy(SMALL));

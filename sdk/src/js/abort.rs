@@ -35,7 +35,7 @@ pub(super) async fn race<A: Future, B: Future>(a: A, b: B) -> First<A::Output, B
 
 /// Resolves when `signal` aborts (at once if it already has) with the error to reject with:
 /// the signal's `reason` when it has one (as `fetch` does; left as the caller made it), else
-/// an `AbortError` naming `job_id`.
+/// an `AbortError` naming `job_id` (`batch` for a watch).
 pub(super) async fn aborted(signal: AbortSignal, job_id: &str) -> JsValue {
     let waiting = signal.clone();
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
@@ -51,7 +51,7 @@ pub(super) async fn aborted(signal: AbortSignal, job_id: &str) -> JsValue {
     let _ = JsFuture::from(promise).await;
     let reason = signal.reason();
     if reason.is_undefined() {
-        stopped_waiting("AbortError", "the wait was aborted; the job may still be running", job_id)
+        stopped_waiting("AbortError", "stopped waiting: aborted; the job may still be running", job_id)
     } else {
         reason
     }

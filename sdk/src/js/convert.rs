@@ -105,6 +105,16 @@ pub(super) fn function_field(object: &JsValue, key: &str) -> Result<Option<js_sy
     value.dyn_into().map(Some).map_err(|_| type_error(&format!("{key} must be a function")))
 }
 
+/// The `signal` option: `undefined` and `null` are `None`, anything but an `AbortSignal` is
+/// refused.
+pub(super) fn signal_field(object: &JsValue) -> Result<Option<web_sys::AbortSignal>, JsValue> {
+    let value = js_sys::Reflect::get(object, &JsValue::from_str("signal")).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    value.dyn_into().map(Some).map_err(|_| type_error("signal must be an AbortSignal"))
+}
+
 /// Calls an `onDelay` callback with `{ delayMs, reason, retries }`; what it throws is ignored,
 /// so a faulty callback cannot stop a wait or a watch.
 pub(super) fn report_delay(

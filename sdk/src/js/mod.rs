@@ -246,6 +246,8 @@ export interface Delay {
 export interface WatchOptions {
   /** Every delay the watch chose (before each listing, before each retry), and why. */
   onDelay?: (delay: Delay) => void;
+  /** Stop watching when this signal aborts: the iterator then rejects with the signal's reason, or an AbortError (jobId "batch"); the jobs run on. */
+  signal?: AbortSignal;
 }
 "#;
 
@@ -395,12 +397,15 @@ impl JobClient {
     ) -> Result<JsValue, JsValue> {
         let list: js_sys::Array = jobs.dyn_into().map_err(|_| convert::type_error("watch takes an array of jobs"))?;
         let submitted = list.iter().map(|job| job_from_js(&job)).collect::<Result<Vec<_>, _>>()?;
-        let on_delay = match options.filter(|options| !options.is_undefined() && !options.is_null()) {
-            None => None,
-            Some(options) if options.is_object() => convert::function_field(&options, "onDelay")?,
+        let options = match options.filter(|options| !options.is_undefined() && !options.is_null()) {
+            None => watch::WatchOptions { on_delay: None, signal: None },
+            Some(options) if options.is_object() => watch::WatchOptions {
+                on_delay: convert::function_field(&options, "onDelay")?,
+                signal: convert::signal_field(&options)?,
+            },
             Some(_) => return Err(convert::type_error("watch options must be an object")),
         };
-        Ok(watch::start(self.inner.clone(), submitted, on_delay))
+        Ok(watch::start(self.inner.clone(), submitted, options))
     }
 }
 
@@ -453,10 +458,7 @@ impl WaitOptions {
         }
         let field = |name: &str| js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
         let function = |name: &str| convert::function_field(options, name);
-        let signal = match field("signal") {
-            value if value.is_undefined() || value.is_null() => None,
-            value => Some(value.dyn_into().map_err(|_| convert::type_error("signal must be an AbortSignal"))?),
-        };
+        let signal = convert::signal_field(options)?;
         let timeout_ms = match field("timeoutMs") {
             value if value.is_undefined() || value.is_null() => None,
             value => match value.as_f64() {

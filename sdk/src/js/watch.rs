@@ -11,7 +11,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use super::abort::{race, First};
+use super::abort::{aborted, race, First};
 use super::backend::Backend;
 use super::convert::{error_to_js, report_delay, to_js};
 use crate::client::{SubmittedJob, WaitEvent};
@@ -66,8 +66,17 @@ fn finish(state: &Shared, error: Option<JsValue>) {
     }
 }
 
-/// Starts following `jobs`; returns the async iterator. `on_delay` hears every delay chosen.
-pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>, on_delay: Option<js_sys::Function>) -> JsValue {
+/// What `watch` takes besides the jobs: `{ onDelay, signal }`.
+pub(super) struct WatchOptions {
+    /// Hears every delay chosen.
+    pub on_delay: Option<js_sys::Function>,
+    /// Ends the watch: the iterator rejects with the signal's reason (or an `AbortError`).
+    pub signal: Option<web_sys::AbortSignal>,
+}
+
+/// Starts following `jobs`; returns the async iterator.
+pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>, options: WatchOptions) -> JsValue {
+    let WatchOptions { on_delay, signal } = options;
     let state: Shared = Rc::default();
     let stop = js_sys::Promise::new(&mut |resolve, _| state.borrow_mut().stop = Some(resolve));
     let task_state = Rc::clone(&state);
@@ -85,9 +94,21 @@ pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>, on_delay: Option<
             }
         };
         let following = follow(backend, jobs, on_event);
-        match race(following, JsFuture::from(stop)).await {
-            First::Left(Ok(())) | First::Right(_) => finish(&task_state, None),
+        // `return()` (a `break` out of the loop) ends the stream quietly, the signal with its error.
+        let stopped = async {
+            let returned = JsFuture::from(stop);
+            match signal {
+                Some(signal) => match race(aborted(signal, "batch"), returned).await {
+                    First::Left(error) => Some(error),
+                    First::Right(_) => None,
+                },
+                None => returned.await.err(),
+            }
+        };
+        match race(following, stopped).await {
+            First::Left(Ok(())) => finish(&task_state, None),
             First::Left(Err(error)) => finish(&task_state, Some(error_to_js(&error))),
+            First::Right(error) => finish(&task_state, error),
         }
     });
     iterator(state)

@@ -110,7 +110,7 @@ result.virtualmachine.id;                        // === job.resourceId
 const volume = await client.run('createVolume', { zoneid, diskofferingid, name }, { signal });
 const token = JSON.stringify(job);               // { jobId, resourceId, command }: resume later
 await client.resume(JSON.parse(token)).wait();
-for await (const update of client.watch([job, token])) { /* every change, until all finish */ }
+for await (const update of client.watch([job, token], { signal })) { /* every change, until all finish */ }
 ```
 
 `wait()` and `run()` resolve with the job's result (CloudStack's `jobresult`, CLM's task
@@ -123,7 +123,8 @@ once just after the finish it estimates from the job's progress (`jobprocstatus`
 earlier jobs of the command finished, and waits of different jobs share one `listAsyncJobs`
 listing whenever one of them polls (a finish is seen at whichever poll comes first); `initialDelayMs: { deployVirtualMachine: 30000 }` fixes the
 first poll per command. A `watch()` lists no sooner than its jobs' progress lets one finish.
-`wait({ onDelay })` and `watch(jobs, { onDelay })` report every delay and its reason.
+`wait({ onDelay })` and `watch(jobs, { onDelay })` report every delay and its reason; both take
+a `signal`.
 
 Failures reject with instances of the exported error classes (all `JobwireError`s):
 `JobFailedError` (`jobId`, `code`, `cserrorcode`, `errortext`, `raw`: the final status as sent),

@@ -54,21 +54,21 @@ pub(super) fn json_from_js(value: &JsValue) -> Option<serde_json::Value> {
     crate::protocol::json::parse(text.as_bytes()).ok()
 }
 
+/// An option's value; `None` when it is absent, `undefined` or `null` (all mean "not given").
+pub(super) fn given_field(object: &JsValue, key: &str) -> Option<JsValue> {
+    let value = js_sys::Reflect::get(object, &JsValue::from_str(key)).ok()?;
+    (!value.is_undefined() && !value.is_null()).then_some(value)
+}
+
 /// A string-valued option: `undefined` and `null` are `None`, anything but a string is refused.
 pub(super) fn string_field(object: &JsValue, key: &str, what: &str) -> Result<Option<String>, JsValue> {
-    let value = js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
+    let Some(value) = given_field(object, key) else { return Ok(None) };
     value.as_string().map(Some).ok_or_else(|| type_error(&format!("{what}: {key} must be a string")))
 }
 
 /// An integer option in `0..=max`: `undefined` and `null` are `None`.
 pub(super) fn integer_field(object: &JsValue, key: &str, max: u64, what: &str) -> Result<Option<u64>, JsValue> {
-    let value = js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
+    let Some(value) = given_field(object, key) else { return Ok(None) };
     match value.as_f64() {
         Some(n) if n >= 0.0 && n <= max as f64 && n.fract() == 0.0 => Ok(Some(n as u64)),
         _ => Err(type_error(&format!("{what}: {key} must be an integer from 0 to {max}"))),
@@ -98,21 +98,19 @@ pub(super) fn status_with_timing(
 /// A function-valued option: `undefined` and `null` are `None`, anything but a function is
 /// refused.
 pub(super) fn function_field(object: &JsValue, key: &str) -> Result<Option<js_sys::Function>, JsValue> {
-    let value = js_sys::Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    value.dyn_into().map(Some).map_err(|_| type_error(&format!("{key} must be a function")))
+    instance_field(object, key, "a function")
 }
 
 /// The `signal` option: `undefined` and `null` are `None`, anything but an `AbortSignal` is
 /// refused.
 pub(super) fn signal_field(object: &JsValue) -> Result<Option<web_sys::AbortSignal>, JsValue> {
-    let value = js_sys::Reflect::get(object, &JsValue::from_str("signal")).unwrap_or(JsValue::UNDEFINED);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    value.dyn_into().map(Some).map_err(|_| type_error("signal must be an AbortSignal"))
+    instance_field(object, "signal", "an AbortSignal")
+}
+
+/// An option that must be a `T` (`kind` names it in the `TypeError`).
+fn instance_field<T: JsCast>(object: &JsValue, key: &str, kind: &str) -> Result<Option<T>, JsValue> {
+    let Some(value) = given_field(object, key) else { return Ok(None) };
+    value.dyn_into().map(Some).map_err(|_| type_error(&format!("{key} must be {kind}")))
 }
 
 /// Calls an `onDelay` callback with `{ delayMs, reason, retries }`; what it throws is ignored,
@@ -178,7 +176,7 @@ pub(super) fn js_number_text(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < 1e15 {
         return (number as i64).to_string();
     }
-    js_sys::Number::from(number).to_string_with_radix(10).map(String::from).unwrap_or_default()
+    crate::protocol::json::float_text(number)
 }
 
 /// A number as a parameter value: safe integers as integers (`-0` is `0`), other finite

@@ -100,10 +100,7 @@ impl ClientOptions {
 
 /// `initialDelayMs: { command: ms, … }`: a fixed first-poll delay per command.
 fn initial_delays(options: &JsValue, what: &str) -> Result<Vec<(String, crate::time::Duration)>, JsValue> {
-    let value = js_sys::Reflect::get(options, &"initialDelayMs".into()).unwrap_or(JsValue::UNDEFINED);
-    if value.is_undefined() || value.is_null() {
-        return Ok(Vec::new());
-    }
+    let Some(value) = convert::given_field(options, "initialDelayMs") else { return Ok(Vec::new()) };
     let Some(object) = value.dyn_ref::<js_sys::Object>().filter(|_| value.is_object()) else {
         return Err(convert::type_error(&format!("{what}: initialDelayMs must be an object of command: ms")));
     };
@@ -456,12 +453,11 @@ impl WaitOptions {
         if !options.is_object() {
             return Err(convert::type_error("wait options must be an object or a function"));
         }
-        let field = |name: &str| js_sys::Reflect::get(options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
         let function = |name: &str| convert::function_field(options, name);
         let signal = convert::signal_field(options)?;
-        let timeout_ms = match field("timeoutMs") {
-            value if value.is_undefined() || value.is_null() => None,
-            value => match value.as_f64() {
+        let timeout_ms = match convert::given_field(options, "timeoutMs") {
+            None => None,
+            Some(value) => match value.as_f64() {
                 Some(ms) if ms >= 0.0 => Some(ms),
                 _ => return Err(convert::type_error("timeoutMs must be a non-negative number")),
             },

@@ -139,13 +139,14 @@ mod imp {
         }
     }
 
+    /// `number` as JavaScript writes it (`String(n)`).
     pub fn float_text(number: f64) -> String {
         js_sys::Number::from(number).to_string_with_radix(10).map(String::from).unwrap_or_default()
     }
 }
 
 #[cfg(target_arch = "wasm32")]
-pub use imp::to_js;
+pub use imp::{float_text, to_js};
 
 #[cfg(test)]
 mod tests {

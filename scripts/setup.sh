@@ -39,12 +39,17 @@ else
   log "trunk 0.21.14 present"
 fi
 
-# 4. wasm-opt from npm binaryen 132 (Debian's 108 miscompiles externref tables: blank page).
-if ! "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q 'version 132'; then
-  log "npm install binaryen@132.0.0 into $TOOLS_DIR"
+# 4. npm tools into $TOOLS_DIR: `tool_install SPEC` installs the npm package SPEC there.
+tool_install() {
+  log "npm install $1 into $TOOLS_DIR"
   mkdir -p "$TOOLS_DIR"
   [ -f "$TOOLS_DIR/package.json" ] || echo '{"name":"wasm-tools","version":"1.0.0","private":true}' > "$TOOLS_DIR/package.json"
-  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund binaryen@132.0.0
+  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund "$1"
+}
+
+# 4a. wasm-opt from npm binaryen 132 (Debian's 108 miscompiles externref tables: blank page).
+if ! "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q 'version 132'; then
+  tool_install binaryen@132.0.0
 else
   log "binaryen 132 present"
 fi
@@ -52,10 +57,7 @@ fi
 # 4b. esbuild, which minifies the package's JavaScript glue (as bundlers ship it).
 ESBUILD_VERSION=0.28.2
 if [ "$("$TOOLS_DIR/node_modules/.bin/esbuild" --version 2>/dev/null)" != "$ESBUILD_VERSION" ]; then
-  log "npm install esbuild@$ESBUILD_VERSION into $TOOLS_DIR"
-  mkdir -p "$TOOLS_DIR"
-  [ -f "$TOOLS_DIR/package.json" ] || echo '{"name":"wasm-tools","version":"1.0.0","private":true}' > "$TOOLS_DIR/package.json"
-  npm install --prefix "$TOOLS_DIR" --no-audit --no-fund "esbuild@$ESBUILD_VERSION"
+  tool_install "esbuild@$ESBUILD_VERSION"
 else
   log "esbuild $ESBUILD_VERSION present"
 fi

@@ -94,7 +94,11 @@ impl BatchEta {
             .into_iter()
             .map(|(id, age)| {
                 let estimate = FinishEstimate::new(origin);
-                (id, age.map_or(estimate.clone(), |age| estimate.submitted(age)), false)
+                let estimate = match age {
+                    Some(age) => estimate.submitted(age),
+                    None => estimate,
+                };
+                (id, estimate, false)
             })
             .collect();
         jobs.sort_unstable_by(|a, b| a.0.cmp(&b.0));

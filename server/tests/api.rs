@@ -119,6 +119,12 @@ async fn missing_and_invalid_parameters_are_431() {
     assert_eq!(reply.status.as_u16(), 431);
     assert_eq!(call(&state, "queryAsyncJobResult", &[("jobid", "nope")]).await.status.as_u16(), 431);
     assert_eq!(call(&state, "listVolumes", &[("page", "x"), ("pagesize", "2")]).await.status.as_u16(), 431);
+    // As CloudStack: no page beyond `default.page.size` (500), and "unlimited" has no pages.
+    for paging in
+        [[("page", "1"), ("pagesize", "501")], [("page", "1"), ("pagesize", "-1")], [("page", "0"), ("pagesize", "5")]]
+    {
+        assert_eq!(call(&state, "listAsyncJobs", &paging).await.status.as_u16(), 431, "{paging:?}");
+    }
 }
 
 #[tokio::test]
@@ -197,6 +203,14 @@ async fn list_async_jobs_and_list_apis() {
     let list = parse_job_list(&parse_envelope(&reply.body, Format::Json).unwrap()).unwrap();
     assert_eq!((list.count, list.jobs.len()), (3, 1));
     let apis = call(&state, "listApis", &[]).await.json();
+    let listed = |reply: Reply| {
+        let list = parse_job_list(&parse_envelope(&reply.body, Format::Json).unwrap()).unwrap();
+        (list.count, list.jobs.len())
+    };
+    // CloudStack's BaseListCmd: `pagesize` alone is page 1; -1 (without `page`) is unlimited.
+    assert_eq!(listed(call(&state, "listAsyncJobs", &[("pagesize", "2")]).await), (3, 2));
+    assert_eq!(listed(call(&state, "listAsyncJobs", &[("pagesize", "-1")]).await), (3, 3));
+    assert_eq!(listed(call(&state, "listAsyncJobs", &[("page", "2")]).await), (3, 0));
     let deploy_api = apis["listapisresponse"]["api"]
         .as_array()
         .unwrap()

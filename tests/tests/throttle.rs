@@ -24,12 +24,12 @@ async fn deploy(client: &JobClient) -> SubmittedJob {
     client.submit("deployVirtualMachine", &params).await.expect("submit")
 }
 
-/// Jobs watched: three pages per listing.
-const JOBS: usize = 1001;
+/// Jobs watched: more than a listing asks for in one request, so five pages per listing.
+const JOBS: usize = jobwire::engine::ONE_REQUEST_MAX_JOBS as usize + 1;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_watch_is_refused_once_then_paced() {
-    // Two requests per second, and every listing of the 1,001 jobs is three pages (500 a page)
+    // Two requests per second, and every listing of the 2,001 jobs is five pages (500 a page)
     // sent back to back: each listing outruns the limit unless the client paces it. (Ticks are
     // few: the watch lists no sooner than the jobs' progress lets one finish.)
     let throttling = Throttling { enabled: true, interval_ms: 1000, max: 2 };

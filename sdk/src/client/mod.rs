@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use crate::engine::{
-    classify, retry_after_from_text, DelayReason, DurationLearner, Failure, Observed, Pacer, PollPolicy,
+    classify, retry_after_from_text, DelayReason, DurationLearner, Failure, ListingPlan, Observed, Pacer, PollPolicy,
 };
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, session, Auth, Envelope, LoginError, Request};
@@ -170,6 +170,8 @@ struct SessionState {
     logging_in: bool,
     /// Spacing of requests once the server has throttled one.
     pacer: Pacer,
+    /// Whether `listAsyncJobs` is asked for in one request or by pages.
+    listing: ListingPlan,
 }
 
 /// Marks the login in flight; clears the mark however the login ends (also when its future is

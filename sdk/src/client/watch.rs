@@ -6,18 +6,15 @@
 //! the earliest finish the jobs' progress allows (a batch of long jobs is not listed every few
 //! seconds for minutes just to read their progress).
 
-use crate::engine::{BatchEta, BatchTracker, DelayReason, WaitStep, Waiter};
+use crate::engine::{BatchEta, BatchTracker, DelayReason, Paging, WaitStep, Waiter, LISTING_PAGE_SIZE};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, Request};
-use crate::protocol::JobSnapshot;
+use crate::protocol::{JobSnapshot, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport;
 
 use super::driver::{self, JobSource, OnDelay, OnEvent};
 use super::{JobClient, MaybeSend, SubmittedJob, WaitEvent};
-
-/// Jobs per `listAsyncJobs` page (CloudStack's default `default.page.size` is 500).
-const PAGE_SIZE: usize = 500;
 
 /// Longest wait between two listings (the policy's own maximum when lower). One listing serves
 /// every job of the batch, so ticking more often than a single job's backoff allows costs few
@@ -136,26 +133,49 @@ impl JobClient {
         firsts?.into_iter().min_by_key(|(delay, _)| *delay)
     }
 
-    /// Every job `listAsyncJobs` shows, all pages; only those created since `since_secs` (Unix
-    /// seconds) when known, so a long job history is not listed again at every tick. The
-    /// second taken off guards against rounding of the server's dates.
+    /// Every job `listAsyncJobs` shows: in one request or page by page, as the client's
+    /// [`crate::engine::ListingPlan`] says; only those created since `since_secs` (Unix seconds) when known, so
+    /// a long job history is not listed again at every tick. The second taken off guards
+    /// against rounding of the server's dates.
     pub(super) async fn list_jobs(&self, since_secs: Option<i64>, on_delay: OnDelay<'_>) -> Result<Vec<JobSnapshot>> {
         let startdate = since_secs
             .and_then(|secs| u64::try_from(secs.saturating_sub(1)).ok())
             .map(cloudstack::signing::format_date);
+        let listing = |paging: &[(&str, String)]| {
+            let mut request = Request::new("listAsyncJobs");
+            for (name, value) in paging {
+                request = request.param(*name, value.clone());
+            }
+            match &startdate {
+                Some(startdate) => request.param("startdate", startdate.clone()),
+                None => request,
+            }
+        };
+        let paging = self.session().listing.paging();
+        if paging == Paging::Unlimited {
+            let answer = self.exchange(&listing(&[("pagesize", "-1".into())]), &[], &mut *on_delay).await;
+            match answer.and_then(|(envelope, _)| Ok(cloudstack::parse_job_list(&envelope)?)) {
+                Ok(list) => {
+                    self.session().listing.observed(list.count.max(list.jobs.len() as u64));
+                    return Ok(list.jobs);
+                }
+                // A server without "unlimited" refuses the parameter; one too large to read is
+                // asked for again by pages. Anything else is the listing's failure.
+                Err(Error::Api(refusal)) if refusal.code == 431 => self.session().listing.unlimited_refused(),
+                Err(Error::Protocol(ProtocolError::TooLarge { .. })) => self.session().listing.too_large(),
+                Err(error) => return Err(error),
+            }
+        }
         let mut jobs = Vec::new();
         for page in 1.. {
-            let mut request =
-                Request::new("listAsyncJobs").param("page", page.to_string()).param("pagesize", PAGE_SIZE.to_string());
-            if let Some(startdate) = &startdate {
-                request = request.param("startdate", startdate.clone());
-            }
+            let request = listing(&[("page", page.to_string()), ("pagesize", LISTING_PAGE_SIZE.to_string())]);
             let list = cloudstack::parse_job_list(&self.exchange(&request, &[], &mut *on_delay).await?.0)?;
             let got = list.jobs.len();
             jobs.extend(list.jobs);
             // A short page, or everything counted, ends the listing (servers that ignore paging
             // send everything at once).
-            if got < PAGE_SIZE || jobs.len() as u64 >= list.count {
+            if got < LISTING_PAGE_SIZE as usize || jobs.len() as u64 >= list.count {
+                self.session().listing.observed(list.count.max(jobs.len() as u64));
                 break;
             }
         }

@@ -372,13 +372,19 @@ fn paged(object_name: &str, items: Vec<Value>, params: &Params) -> Result<Map<St
     Ok(super::render::object(json!({"count": count, object_name: page_items})))
 }
 
-/// The `page`/`pagesize` window as (items to skip, items to take); `None` without paging.
+/// CloudStack's `default.page.size`: a listing without `pagesize` shows this many, and no
+/// `pagesize` may ask for more, except `-1`.
+pub const DEFAULT_PAGE_SIZE: usize = 500;
+
+/// The `page`/`pagesize` window as (items to skip, items to take), as CloudStack's
+/// `BaseListCmd` reads it: `pagesize` defaults to [`DEFAULT_PAGE_SIZE`] and may not exceed it,
+/// `page` to 1; `pagesize=-1` ("unlimited", without `page`) lists everything (`None`).
 fn page_window(params: &Params) -> Result<Option<(usize, usize)>, ApiFailure> {
-    let number = |name: &str| -> Result<Option<usize>, ApiFailure> {
+    let number = |name: &str| -> Result<Option<i64>, ApiFailure> {
         params
             .get(name)
             .map(|v| {
-                v.parse::<usize>().map_err(|_| {
+                v.parse::<i64>().map_err(|_| {
                     ApiFailure::param(format!(
                         "Unable to execute API command due to invalid value. Invalid parameter {name} value={v}"
                     ))
@@ -386,11 +392,23 @@ fn page_window(params: &Params) -> Result<Option<(usize, usize)>, ApiFailure> {
             })
             .transpose()
     };
-    match (number("page")?, number("pagesize")?) {
+    let (page, size) = (number("page")?, number("pagesize")?);
+    if size == Some(-1) {
+        return match page {
+            Some(_) => Err(ApiFailure::param("Can't specify page parameter when pagesize is -1 (Unlimited)".into())),
+            None => Ok(None),
+        };
+    }
+    let size = size.unwrap_or(DEFAULT_PAGE_SIZE as i64);
+    if size > DEFAULT_PAGE_SIZE as i64 {
+        return Err(ApiFailure::param(format!(
+            "Page size can't exceed max allowed page size value: {DEFAULT_PAGE_SIZE}"
+        )));
+    }
+    match (usize::try_from(page.unwrap_or(1)), usize::try_from(size)) {
         // Saturating: a hostile page number must not overflow (a panic in debug builds).
-        (Some(page), Some(size)) if page >= 1 && size >= 1 => Ok(Some(((page - 1).saturating_mul(size), size))),
-        (Some(_), Some(_)) => Err(ApiFailure::param("page and pagesize must be at least 1".into())),
-        _ => Ok(None),
+        (Ok(page), Ok(size)) if page >= 1 && size >= 1 => Ok(Some(((page - 1).saturating_mul(size), size))),
+        _ => Err(ApiFailure::param("page and pagesize must be at least 1".into())),
     }
 }
 

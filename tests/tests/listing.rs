@@ -1,0 +1,119 @@
+//! How a watch asks for `listAsyncJobs`: by pages until a listing showed its size, then in one
+//! request (`pagesize=-1`, CloudStack's "unlimited"), and by pages for good from a server that
+//! refuses "unlimited".
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Form, Router};
+use jobwire::engine::PollPolicy;
+use jobwire::protocol::JobState;
+use jobwire::time::Duration;
+use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient, SubmittedJob, WaitEvent};
+use jobwire_e2e::{demo, ids, start_server};
+use serde_json::json;
+
+fn ticking_policy(tick_ms: u64) -> PollPolicy {
+    PollPolicy {
+        first_delay: Duration::from_millis(tick_ms),
+        min_interval: Duration::from_millis(tick_ms),
+        max_interval: Duration::from_millis(tick_ms),
+        multiplier: 1.0,
+        ..PollPolicy::default()
+    }
+}
+
+#[tokio::test]
+async fn a_watch_of_600_jobs_lists_them_in_one_request_per_tick_once_it_knows_their_number() {
+    let endpoint = start_server(2500).await.expect("server starts");
+    let credentials =
+        Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() });
+    let config =
+        ClientConfig { credentials, policy: ticking_policy(300), long_poll_secs: None, ..ClientConfig::new(endpoint) };
+    let client = JobClient::new(config).expect("valid config");
+    let params: Vec<(String, String)> =
+        [("zoneid", ids::ZONE), ("serviceofferingid", ids::SMALL), ("templateid", ids::TEMPLATE)]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .to_vec();
+    let mut jobs = Vec::new();
+    for _ in 0..600 {
+        jobs.push(client.submit("deployVirtualMachine", &params).await.expect("submitted"));
+    }
+    let before = client.requests_sent();
+    let mut listings = 0u64;
+    let finals = client
+        .watch_events(&jobs, |event| {
+            if let WaitEvent::Delay { retries: 0, .. } = event {
+                listings += 1;
+            }
+        })
+        .await
+        .expect("watched");
+    let requests = client.requests_sent() - before;
+    assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    assert!(listings >= 3, "{listings} listings");
+    // The first listing: two pages of 500 (its size unknown); every later one: one request.
+    assert_eq!(requests, listings + 1, "{requests} requests for {listings} listings");
+}
+
+/// A stand-in for a CloudStack-like server without "unlimited" listings: three finished jobs,
+/// listed by pages of at most 500; `pagesize=-1` is a parameter error (431). Records how each
+/// listing was asked for.
+async fn server_without_unlimited_listings() -> (String, Arc<Mutex<Vec<String>>>) {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let router = Router::new().route(
+        "/client/api",
+        post(move |Form(params): Form<HashMap<String, String>>| {
+            let log = log.clone();
+            async move {
+                let size = params.get("pagesize").cloned().unwrap_or_default();
+                let page = params.get("page").cloned().unwrap_or_default();
+                let mut log = log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if size == "-1" {
+                    log.push("unlimited".to_owned());
+                    let refusal = json!({"listasyncjobsresponse": {"errorcode": 431, "cserrorcode": 4350,
+                        "errortext": "Invalid parameter pagesize value=-1"}});
+                    return (StatusCode::from_u16(431).unwrap_or(StatusCode::BAD_REQUEST), refusal.to_string());
+                }
+                log.push(format!("page {page}"));
+                let jobs: Vec<_> = (1..=3)
+                    .map(|n| {
+                        json!({"jobid": format!("job-{n}"), "jobstatus": 1, "jobprocstatus": 0, "jobresultcode": 0,
+                        "jobresulttype": "object", "jobresult": {}, "cmd": "deployVirtualMachine"})
+                    })
+                    .collect();
+                (StatusCode::OK, json!({"listasyncjobsresponse": {"count": 3, "asyncjobs": jobs}}).to_string())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{address}/client/api"), asked)
+}
+
+#[tokio::test]
+async fn a_server_that_refuses_unlimited_listings_is_listed_by_pages_from_then_on() {
+    let (endpoint, asked) = server_without_unlimited_listings().await;
+    let config = ClientConfig { policy: ticking_policy(20), long_poll_secs: None, ..ClientConfig::new(endpoint) };
+    let client = JobClient::new(config).expect("valid config");
+    let jobs: Vec<SubmittedJob> = (1..=3)
+        .map(|n| SubmittedJob {
+            job_id: format!("job-{n}"),
+            resource_id: None,
+            command: "deployVirtualMachine".into(),
+            submitted_at: None,
+        })
+        .collect();
+    for _ in 0..3 {
+        let finals = client.watch(&jobs, |_| {}).await.expect("watched");
+        assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    }
+    let asked = asked.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    // Size unknown: a page. Then "unlimited", refused, and the listing by pages after all;
+    // the third watch pages at once.
+    assert_eq!(asked, ["page 1", "unlimited", "page 1", "page 1"]);
+}

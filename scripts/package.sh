@@ -123,7 +123,8 @@ without long-polls (`longPollSecs: 0`, or a server that ignores `Prefer: wait`) 
 once just after the finish it estimates from the job's progress (`jobprocstatus`), else where
 earlier jobs of the command finished, and waits of different jobs share one `listAsyncJobs`
 listing whenever one of them polls (a finish is seen at whichever poll comes first); `initialDelayMs: { deployVirtualMachine: 30000 }` fixes the
-first poll per command. A `watch()` lists no sooner than its jobs' progress lets one finish.
+first poll per command. A `watch()` lists no sooner than its jobs' progress lets one finish, and
+asks for up to 2,000 jobs in one request (`pagesize=-1`; pages of 500 beyond, or where a server refuses it).
 `wait({ onDelay })` and `watch(jobs, { onDelay })` report every delay and its reason; both take
 a `signal`.
 

@@ -1,6 +1,7 @@
 //! How a watch asks for `listAsyncJobs`: by pages until a listing showed its size, then in one
 //! request (`pagesize=-1`, CloudStack's "unlimited"), and by pages for good from a server that
-//! refuses "unlimited".
+//! refuses "unlimited"; and when it stops listing: a few jobs of its own among many others are
+//! asked for one by one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,7 +13,9 @@ use jobwire::engine::PollPolicy;
 use jobwire::protocol::JobState;
 use jobwire::time::Duration;
 use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient, SubmittedJob, WaitEvent};
-use jobwire_e2e::{demo, ids, start_server};
+use jobwire_e2e::bench::Server;
+use jobwire_e2e::{demo, ids, soak, start_server};
+use jobwire_server::Config;
 use serde_json::json;
 
 fn ticking_policy(tick_ms: u64) -> PollPolicy {
@@ -25,18 +28,28 @@ fn ticking_policy(tick_ms: u64) -> PollPolicy {
     }
 }
 
-#[tokio::test]
-async fn a_watch_of_600_jobs_lists_them_in_one_request_per_tick_once_it_knows_their_number() {
-    let endpoint = start_server(2500).await.expect("server starts");
+fn demo_client(endpoint: String, tick_ms: u64) -> JobClient {
     let credentials =
         Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() });
-    let config =
-        ClientConfig { credentials, policy: ticking_policy(300), long_poll_secs: None, ..ClientConfig::new(endpoint) };
-    let client = JobClient::new(config).expect("valid config");
-    let params: Vec<(String, String)> =
-        [("zoneid", ids::ZONE), ("serviceofferingid", ids::SMALL), ("templateid", ids::TEMPLATE)]
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .to_vec();
+    let config = ClientConfig {
+        credentials,
+        policy: ticking_policy(tick_ms),
+        long_poll_secs: None,
+        ..ClientConfig::new(endpoint)
+    };
+    JobClient::new(config).expect("valid config")
+}
+
+fn deploy_params() -> Vec<(String, String)> {
+    [("zoneid", ids::ZONE), ("serviceofferingid", ids::SMALL), ("templateid", ids::TEMPLATE)]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec()
+}
+
+#[tokio::test]
+async fn a_watch_of_600_jobs_lists_them_in_one_request_per_tick_once_it_knows_their_number() {
+    let client = demo_client(start_server(2500).await.expect("server starts"), 300);
+    let params = deploy_params();
     let mut jobs = Vec::new();
     for _ in 0..600 {
         jobs.push(client.submit("deployVirtualMachine", &params).await.expect("submitted"));
@@ -56,6 +69,29 @@ async fn a_watch_of_600_jobs_lists_them_in_one_request_per_tick_once_it_knows_th
     assert!(listings >= 3, "{listings} listings");
     // The first listing: two pages of 500 (its size unknown); every later one: one request.
     assert_eq!(requests, listings + 1, "{requests} requests for {listings} listings");
+}
+
+#[tokio::test]
+async fn the_last_few_jobs_among_many_others_are_asked_for_one_by_one() {
+    // Jobs without progress readings, so the watch keeps ticking until the end.
+    let config = Config { job_duration_ms: 3000, no_job_progress: true, ..Config::default() };
+    let server = Server::start(&config, None).await.expect("server starts");
+    let client = demo_client(server.api.clone(), 300);
+    let params = deploy_params();
+    let watched = client.submit("deployVirtualMachine", &params).await.expect("submitted");
+    // Other work of the account, created after the watched job: every listing shows it too.
+    for _ in 0..100 {
+        client.submit("deployVirtualMachine", &params).await.expect("submitted");
+    }
+    let finals = client.watch(std::slice::from_ref(&watched), |_| {}).await.expect("watched");
+    assert_eq!(finals[0].state, JobState::Succeeded);
+    let metrics = soak::metrics(&server.base).await.expect("metrics");
+    let requests =
+        |command: &str| soak::sum(&metrics, "jobwire_http_requests_total", &format!("command=\"{command}\""));
+    // The first listing (the job's creation time unknown: everything), then one since its
+    // creation showing 101 jobs for 1 of its own: from then on the job alone, every tick.
+    assert_eq!(requests("listAsyncJobs"), 2.0, "{metrics:?}");
+    assert!(requests("queryAsyncJobResult") >= 3.0, "{metrics:?}");
 }
 
 /// A stand-in for a CloudStack-like server without "unlimited" listings: three finished jobs,

@@ -1,12 +1,13 @@
 //! Following many jobs at once: one `listAsyncJobs` listing (all its pages) per tick instead of
 //! a status request per job; the jobs the listing cannot show (purged, or of an account the
-//! listing does not cover) are asked for one by one. Decisions are the [`BatchTracker`]'s.
+//! listing does not cover) are asked for one by one, and so are the last few once a listing
+//! shows mostly other jobs ([`crate::engine::worth_listing`]). Decisions are the [`BatchTracker`]'s.
 //! Like single waits, a watch learns from the jobs it sees finish, its first listing waits for
 //! the earliest window in which a job's command usually finishes, and it lists no sooner than
 //! the earliest finish the jobs' progress allows (a batch of long jobs is not listed every few
 //! seconds for minutes just to read their progress).
 
-use crate::engine::{BatchEta, BatchTracker, DelayReason, Paging, WaitStep, Waiter, LISTING_PAGE_SIZE};
+use crate::engine::{worth_listing, BatchEta, BatchTracker, DelayReason, Paging, WaitStep, Waiter, LISTING_PAGE_SIZE};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, Request};
 use crate::protocol::{JobSnapshot, ProtocolError};
@@ -75,6 +76,7 @@ impl JobClient {
         let mut etas = BatchEta::new(started, jobs.iter().map(|job| (job.job_id.clone(), driver::age(job, started))));
         let mut lessons = Lessons::new(jobs);
         let mut tick_started = started;
+        let mut per_job = false;
         while !tracker.is_done() {
             // The delay counts from the start of the previous listing: a listing that takes a
             // while (many pages, or paced under a server's throttling) is not followed by the
@@ -94,14 +96,24 @@ impl JobClient {
                 }
             }
             tick_started = Instant::now();
-            let since = tracker.oldest_unfinished_created();
-            let listing = self.list_jobs(since, &mut driver::delays_from(&mut *on_event)).await?;
-            let listed_at = Instant::now();
-            listing.iter().for_each(|snapshot| etas.observe(listed_at, snapshot));
-            let (news, missing) = tracker.observe_listing(&listing);
-            for snapshot in &news {
-                self.report(&mut lessons, snapshot, started, on_event);
-            }
+            // Once a listing showed mostly other jobs, the few left are asked for one by one
+            // (for the rest of the watch: fewer of its own only make a listing worse).
+            let missing = if per_job {
+                tracker.unfinished().cloned().collect()
+            } else {
+                let since = tracker.oldest_unfinished_created();
+                let listing = self.list_jobs(since, &mut driver::delays_from(&mut *on_event)).await?;
+                let listed_at = Instant::now();
+                listing.iter().for_each(|snapshot| etas.observe(listed_at, snapshot));
+                let (news, missing) = tracker.observe_listing(&listing);
+                for snapshot in &news {
+                    self.report(&mut lessons, snapshot, started, on_event);
+                }
+                // A listing without `since` shows the account's history, which the next one
+                // leaves out: only one with it says how many others a listing brings.
+                per_job = since.is_some() && !worth_listing(listing.len(), tracker.unfinished().count());
+                missing
+            };
             for job_id in missing {
                 let (snapshot, _) = self.poll_with(&job_id, None, &mut driver::delays_from(&mut *on_event)).await?;
                 etas.observe(Instant::now(), &snapshot);

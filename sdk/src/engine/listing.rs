@@ -59,6 +59,21 @@ impl ListingPlan {
     }
 }
 
+/// Most unfinished jobs a watch asks for one by one instead of listing (see [`worth_listing`]).
+pub const PER_JOB_MAX: usize = 3;
+
+/// Listed jobs per unfinished one beyond which a listing is mostly other jobs.
+pub const LISTED_PER_UNFINISHED_MAX: usize = 20;
+
+/// Whether a watch should keep listing, given how many jobs its last listing showed and how many
+/// of its own are unfinished. A listing shows every job of the account created since the oldest
+/// unfinished one: with a few of them left among many others (a long deploy on a busy account),
+/// asking for those few one by one costs the server a few small answers instead of one of
+/// hundreds of jobs, at the same number of requests for a single job.
+pub fn worth_listing(listed: usize, unfinished: usize) -> bool {
+    unfinished > PER_JOB_MAX || listed <= unfinished.saturating_mul(LISTED_PER_UNFINISHED_MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +104,17 @@ mod tests {
         assert_eq!(plan.paging(), Paging::Pages);
         plan.observed(10);
         assert_eq!(plan.paging(), Paging::Pages);
+    }
+
+    #[test]
+    fn a_few_jobs_among_many_listed_are_asked_for_one_by_one() {
+        // Many of its own left: always a listing, however many others it shows.
+        assert!(worth_listing(100_000, PER_JOB_MAX + 1));
+        // A few left: a listing while it is mostly theirs.
+        assert!(worth_listing(20, 1));
+        assert!(!worth_listing(21, 1));
+        assert!(worth_listing(60, 3));
+        assert!(!worth_listing(61, 3));
+        assert!(worth_listing(0, 0));
     }
 }

@@ -319,7 +319,10 @@ enum Follow {
 impl Follow {
     fn label(self) -> String {
         match self {
-            Follow::Watch => "batched: one `watch(jobs)` (`listAsyncJobs`, all in one request up to 2,000 jobs, else 500 per page)".into(),
+            Follow::Watch => {
+                "batched: one `watch(jobs)` (`listAsyncJobs`, all in one request up to 2,000 jobs, else 500 per page)"
+                    .into()
+            }
             Follow::Waits(Some(_)) => "per job: `wait()` each, long-poll".into(),
             Follow::Waits(None) => {
                 "per job: `wait()` each, no long-poll (ETA, learned window, backoff; listings not shared)".into()

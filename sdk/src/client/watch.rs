@@ -1,7 +1,8 @@
 //! Following many jobs at once: one `listAsyncJobs` listing (all its pages) per tick instead of
 //! a status request per job; the jobs the listing cannot show (purged, or of an account the
 //! listing does not cover) are asked for one by one, and so are the last few once a listing
-//! shows mostly other jobs ([`crate::engine::worth_listing`]). Decisions are the [`BatchTracker`]'s.
+//! shows mostly other jobs ([`crate::engine::worth_listing`]). Decisions are the
+//! [`BatchTracker`]'s.
 //! Like single waits, a watch learns from the jobs it sees finish, its first listing waits for
 //! the earliest window in which a job's command usually finishes, and it lists no sooner than
 //! the earliest finish the jobs' progress allows (a batch of long jobs is not listed every few
@@ -146,9 +147,9 @@ impl JobClient {
     }
 
     /// Every job `listAsyncJobs` shows: in one request or page by page, as the client's
-    /// [`crate::engine::ListingPlan`] says; only those created since `since_secs` (Unix seconds) when known, so
-    /// a long job history is not listed again at every tick. The second taken off guards
-    /// against rounding of the server's dates.
+    /// [`crate::engine::ListingPlan`] says; only those created since `since_secs` (Unix
+    /// seconds) when known, so a long job history is not listed again at every tick. The
+    /// second taken off guards against rounding of the server's dates.
     pub(super) async fn list_jobs(&self, since_secs: Option<i64>, on_delay: OnDelay<'_>) -> Result<Vec<JobSnapshot>> {
         let startdate = since_secs
             .and_then(|secs| u64::try_from(secs.saturating_sub(1)).ok())

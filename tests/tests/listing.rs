@@ -94,6 +94,31 @@ async fn the_last_few_jobs_among_many_others_are_asked_for_one_by_one() {
     assert!(requests("queryAsyncJobResult") >= 3.0, "{metrics:?}");
 }
 
+/// Waits of different jobs share listings (the client's sweeps) only while those are mostly
+/// theirs.
+#[tokio::test]
+async fn waits_among_many_other_jobs_poll_alone_instead_of_sharing_listings() {
+    let config = Config { job_duration_ms: 3000, no_job_progress: true, ..Config::default() };
+    let server = Server::start(&config, None).await.expect("server starts");
+    let client = demo_client(server.api.clone(), 300);
+    let params = deploy_params();
+    let (first, second) = (
+        client.submit("deployVirtualMachine", &params).await.expect("submitted"),
+        client.submit("deployVirtualMachine", &params).await.expect("submitted"),
+    );
+    for _ in 0..100 {
+        client.submit("deployVirtualMachine", &params).await.expect("submitted");
+    }
+    let (a, b) = tokio::join!(client.wait(&first.job_id, |_| {}), client.wait(&second.job_id, |_| {}));
+    assert_eq!((a.expect("first").state, b.expect("second").state), (JobState::Succeeded, JobState::Succeeded));
+    let metrics = soak::metrics(&server.base).await.expect("metrics");
+    let requests =
+        |command: &str| soak::sum(&metrics, "jobwire_http_requests_total", &format!("command=\"{command}\""));
+    // One shared listing showed 102 jobs for the 2 waiting: each polls alone from then on.
+    assert!(requests("listAsyncJobs") <= 1.0, "{metrics:?}");
+    assert!(requests("queryAsyncJobResult") >= 6.0, "{metrics:?}");
+}
+
 /// A stand-in for a CloudStack-like server without "unlimited" listings: three finished jobs,
 /// listed by pages of at most 500; `pagesize=-1` is a parameter error (431). Records how each
 /// listing was asked for.

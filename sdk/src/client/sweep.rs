@@ -9,9 +9,11 @@
 //! sends the listing, the driver sleeps on [`Sweeps::news`] beside its own schedule.
 
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
+use crate::engine::worth_listing;
 use crate::protocol::date::parse_cloudstack_date;
 use crate::protocol::JobSnapshot;
 
@@ -34,6 +36,9 @@ struct Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Sweeps {
     slots: Mutex<Vec<Slot>>,
+    /// The last listing showed mostly other jobs than the few waiting
+    /// ([`crate::engine::worth_listing`]): they poll alone until another wait joins.
+    crowded: AtomicBool,
 }
 
 /// A registered wait; dropping it (the wait ended, or was dropped) takes the job out.
@@ -63,6 +68,7 @@ impl Sweeps {
         if slots.iter().any(|slot| slot.job_id == job_id) {
             return None;
         }
+        self.crowded.store(false, Ordering::Relaxed);
         slots.push(Slot {
             job_id: job_id.into(),
             created_secs: None,
@@ -86,15 +92,19 @@ impl Sweeps {
         }
     }
 
-    /// When `job_id`'s poll should be a listing instead: other listable jobs wait too, and the
-    /// creation time of one of them at least is known. Gives the oldest known creation time
+    /// When `job_id`'s poll should be a listing instead: other listable jobs wait too, the
+    /// creation time of one of them at least is known, and the last listing was not mostly
+    /// other jobs (since the last wait joined). Gives the oldest known creation time
     /// (the listing's `startdate`). Jobs whose creation time is not known yet (just submitted,
     /// so created after the older ones) are not in the way: a listing tells them their status
     /// too; one it does not show (an old job resumed, say) is polled alone from then on.
     pub(crate) fn listing_since(&self, job_id: &str) -> Option<i64> {
         let slots = self.lock();
         let listable: Vec<&Slot> = slots.iter().filter(|slot| !slot.unlisted).collect();
-        if listable.len() < 2 || !listable.iter().any(|slot| slot.job_id == job_id) {
+        if listable.len() < 2
+            || !listable.iter().any(|slot| slot.job_id == job_id)
+            || self.crowded.load(Ordering::Relaxed)
+        {
             return None;
         }
         listable.iter().filter_map(|slot| slot.created_secs).min()
@@ -117,6 +127,8 @@ impl Sweeps {
                 None => slot.unlisted = slot.created_secs.is_some_and(|created| created >= since),
             }
         }
+        let listable = slots.iter().filter(|slot| !slot.unlisted).count();
+        self.crowded.store(!worth_listing(listing.len(), listable), Ordering::Relaxed);
     }
 
     /// Marks `job_id` as one listings do not show.
@@ -211,5 +223,27 @@ mod tests {
         // others still share listings.
         assert_eq!(sweeps.listing_since("c"), None);
         assert_eq!(sweeps.listing_since("a"), Some(since));
+    }
+
+    #[test]
+    fn a_listing_of_mostly_other_jobs_ends_the_sharing_until_another_wait_joins() {
+        let sweeps = Arc::new(Sweeps::default());
+        let _regs: Vec<_> = ["a", "b"].iter().map(|id| sweeps.register(id)).collect();
+        for id in ["a", "b"] {
+            sweeps.seen(&snapshot(id, "2026-11-27T10:00:00+0000", JobState::Pending));
+        }
+        let since = sweeps.listing_since("a").unwrap_or_default();
+        let listing: Vec<JobSnapshot> = (0..41)
+            .map(|n| snapshot(&format!("other-{n}"), "2026-11-27T10:00:01+0000", JobState::Pending))
+            .chain(["a", "b"].map(|id| snapshot(id, "2026-11-27T10:00:00+0000", JobState::Pending)))
+            .collect();
+        // 40 jobs for 2 waiting: worth it still (at most 20 each); 43 are not.
+        sweeps.deliver(&listing[3..], "a", since);
+        assert_eq!(sweeps.listing_since("a"), Some(since));
+        sweeps.deliver(&listing, "a", since);
+        assert_eq!(sweeps.listing_since("a"), None, "41 others: each polls alone");
+        assert_eq!(sweeps.listing_since("b"), None);
+        let _c = sweeps.register("c");
+        assert_eq!(sweeps.listing_since("a"), Some(since), "a wait joined: judged anew");
     }
 }

@@ -26,6 +26,34 @@ pub mod demo {
     pub const SECRET_KEY: &str = "demo-secret-key-do-not-use-in-production";
 }
 
+/// The demo user's API key and secret key, for signed requests.
+pub fn demo_api_key() -> jobwire::Credentials {
+    jobwire::Credentials::ApiKey(jobwire::ApiKeyCredentials {
+        api_key: demo::API_KEY.into(),
+        secret_key: demo::SECRET_KEY.into(),
+    })
+}
+
+/// The parameters of a `deployVirtualMachine` in the seeded zone and template, on `offering`.
+pub fn deploy_params(offering: &str) -> Vec<(String, String)> {
+    vec![
+        ("zoneid".into(), ids::ZONE.into()),
+        ("serviceofferingid".into(), offering.into()),
+        ("templateid".into(), ids::TEMPLATE.into()),
+    ]
+}
+
+/// A poll policy that asks every `tick_ms`, from the first poll on (no backoff, no jitter).
+pub fn ticking_policy(tick_ms: u64) -> jobwire::engine::PollPolicy {
+    let tick = jobwire::time::Duration::from_millis(tick_ms);
+    jobwire::engine::PollPolicy {
+        first_delay: tick,
+        min_interval: tick,
+        max_interval: tick,
+        ..jobwire::engine::PollPolicy::default()
+    }
+}
+
 /// Starts a server whose jobs take `job_duration_ms` on `127.0.0.1:0`; returns its API URL.
 /// The server runs until the test's runtime ends.
 pub async fn start_server(job_duration_ms: u64) -> std::io::Result<String> {

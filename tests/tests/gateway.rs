@@ -5,15 +5,7 @@ use jobwire::engine::PollPolicy;
 use jobwire::protocol::JobState;
 use jobwire::time::Duration;
 use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, Error, JobClient, SessionCredentials};
-use jobwire_e2e::{demo, ids, start_gateway, start_server};
-
-fn params() -> Vec<(String, String)> {
-    vec![
-        ("zoneid".into(), ids::ZONE.into()),
-        ("serviceofferingid".into(), ids::SMALL.into()),
-        ("templateid".into(), ids::TEMPLATE.into()),
-    ]
-}
+use jobwire_e2e::{demo, deploy_params, ids, start_gateway, start_server};
 
 #[tokio::test]
 async fn session_and_signed_clients_work_through_the_gateway() {
@@ -33,7 +25,7 @@ async fn session_and_signed_clients_work_through_the_gateway() {
         ..ClientConfig::new(gateway.clone())
     })
     .unwrap();
-    let job = client.submit("deployVirtualMachine", &params()).await.unwrap();
+    let job = client.submit("deployVirtualMachine", &deploy_params(ids::SMALL)).await.unwrap();
     let done = client.wait(&job.job_id, |_| {}).await.unwrap();
     assert_eq!(done.state, JobState::Succeeded);
 

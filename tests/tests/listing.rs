@@ -9,30 +9,16 @@ use std::sync::{Arc, Mutex};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Form, Router};
-use jobwire::engine::PollPolicy;
 use jobwire::protocol::JobState;
-use jobwire::time::Duration;
-use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient, SubmittedJob, WaitEvent};
+use jobwire::{ClientConfig, JobClient, SubmittedJob, WaitEvent};
 use jobwire_e2e::bench::Server;
-use jobwire_e2e::{demo, ids, soak, start_server};
+use jobwire_e2e::{demo_api_key, deploy_params, ids, soak, start_server, ticking_policy};
 use jobwire_server::Config;
 use serde_json::json;
 
-fn ticking_policy(tick_ms: u64) -> PollPolicy {
-    PollPolicy {
-        first_delay: Duration::from_millis(tick_ms),
-        min_interval: Duration::from_millis(tick_ms),
-        max_interval: Duration::from_millis(tick_ms),
-        multiplier: 1.0,
-        ..PollPolicy::default()
-    }
-}
-
 fn demo_client(endpoint: String, tick_ms: u64) -> JobClient {
-    let credentials =
-        Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() });
     let config = ClientConfig {
-        credentials,
+        credentials: demo_api_key(),
         policy: ticking_policy(tick_ms),
         long_poll_secs: None,
         ..ClientConfig::new(endpoint)
@@ -40,16 +26,10 @@ fn demo_client(endpoint: String, tick_ms: u64) -> JobClient {
     JobClient::new(config).expect("valid config")
 }
 
-fn deploy_params() -> Vec<(String, String)> {
-    [("zoneid", ids::ZONE), ("serviceofferingid", ids::SMALL), ("templateid", ids::TEMPLATE)]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .to_vec()
-}
-
 #[tokio::test]
 async fn a_watch_of_600_jobs_lists_them_in_one_request_per_tick_once_it_knows_their_number() {
     let client = demo_client(start_server(2500).await.expect("server starts"), 300);
-    let params = deploy_params();
+    let params = deploy_params(ids::SMALL);
     let mut jobs = Vec::new();
     for _ in 0..600 {
         jobs.push(client.submit("deployVirtualMachine", &params).await.expect("submitted"));
@@ -77,7 +57,7 @@ async fn the_last_few_jobs_among_many_others_are_asked_for_one_by_one() {
     let config = Config { job_duration_ms: 3000, no_job_progress: true, ..Config::default() };
     let server = Server::start(&config, None).await.expect("server starts");
     let client = demo_client(server.api.clone(), 300);
-    let params = deploy_params();
+    let params = deploy_params(ids::SMALL);
     let watched = client.submit("deployVirtualMachine", &params).await.expect("submitted");
     // Other work of the account, created after the watched job: every listing shows it too.
     for _ in 0..100 {
@@ -101,7 +81,7 @@ async fn waits_among_many_other_jobs_poll_alone_instead_of_sharing_listings() {
     let config = Config { job_duration_ms: 3000, no_job_progress: true, ..Config::default() };
     let server = Server::start(&config, None).await.expect("server starts");
     let client = demo_client(server.api.clone(), 300);
-    let params = deploy_params();
+    let params = deploy_params(ids::SMALL);
     let (first, second) = (
         client.submit("deployVirtualMachine", &params).await.expect("submitted"),
         client.submit("deployVirtualMachine", &params).await.expect("submitted"),

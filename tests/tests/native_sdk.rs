@@ -3,16 +3,13 @@
 use jobwire::engine::{DelayReason, PollPolicy};
 use jobwire::protocol::{Format, JobState};
 use jobwire::time::Duration;
-use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, Error, JobClient, SessionCredentials, WaitEvent};
-use jobwire_e2e::{demo, ids, start_server};
+use jobwire::{ClientConfig, Credentials, Error, JobClient, SessionCredentials, WaitEvent};
+use jobwire_e2e::{demo, demo_api_key, deploy_params, ids, start_server, ticking_policy};
 
 fn params(offering: &str) -> Vec<(String, String)> {
-    vec![
-        ("zoneid".into(), ids::ZONE.into()),
-        ("serviceofferingid".into(), offering.into()),
-        ("templateid".into(), ids::TEMPLATE.into()),
-        ("name".into(), "web-1".into()),
-    ]
+    let mut params = deploy_params(offering);
+    params.push(("name".into(), "web-1".into()));
+    params
 }
 
 fn fast_policy() -> PollPolicy {
@@ -22,10 +19,6 @@ fn fast_policy() -> PollPolicy {
         max_interval: Duration::from_millis(100),
         ..PollPolicy::default()
     }
-}
-
-fn api_key() -> Credentials {
-    Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() })
 }
 
 fn session(password: &str) -> Credentials {
@@ -43,7 +36,7 @@ fn config(endpoint: String, credentials: Credentials, format: Format) -> ClientC
 
 async fn client(job_duration_ms: u64, format: Format) -> JobClient {
     let endpoint = start_server(job_duration_ms).await.expect("server starts");
-    JobClient::new(config(endpoint, api_key(), format)).expect("valid config")
+    JobClient::new(config(endpoint, demo_api_key(), format)).expect("valid config")
 }
 
 #[tokio::test]
@@ -94,7 +87,7 @@ async fn unknown_command_is_a_typed_api_error() {
 async fn waiting_stops_at_the_deadline_and_the_job_stays_trackable() {
     let endpoint = start_server(60_000).await.unwrap();
     let policy = PollPolicy { deadline: Some(Duration::from_millis(200)), ..fast_policy() };
-    let client = JobClient::new(ClientConfig { policy, ..config(endpoint, api_key(), Format::Json) }).unwrap();
+    let client = JobClient::new(ClientConfig { policy, ..config(endpoint, demo_api_key(), Format::Json) }).unwrap();
     let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
     assert!(matches!(client.wait(&job.job_id, |_| {}).await, Err(Error::WaitTimedOut { .. })));
     assert_eq!(client.poll(&job.job_id).await.unwrap().state, JobState::Pending);
@@ -131,7 +124,7 @@ async fn session_login_keeps_cookies_and_refused_login_is_typed() {
 #[tokio::test]
 async fn long_polling_sees_the_finish_at_once_with_few_requests() {
     let endpoint = start_server(1500).await.unwrap();
-    let long_poll = ClientConfig { long_poll_secs: Some(20), ..config(endpoint, api_key(), Format::Json) };
+    let long_poll = ClientConfig { long_poll_secs: Some(20), ..config(endpoint, demo_api_key(), Format::Json) };
     let client = JobClient::new(long_poll).unwrap();
     let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
     let started = std::time::Instant::now();
@@ -208,9 +201,8 @@ async fn a_watch_learns_durations_and_the_next_watch_and_wait_use_them() {
 
 /// A client of `endpoint` whose policy asks every `tick_ms`, from the first poll on.
 fn ticking_client(endpoint: String, tick_ms: u64) -> JobClient {
-    let tick = Duration::from_millis(tick_ms);
-    let policy = PollPolicy { first_delay: tick, min_interval: tick, max_interval: tick, ..PollPolicy::default() };
-    JobClient::new(ClientConfig { policy, ..config(endpoint, api_key(), Format::Json) }).expect("valid config")
+    let policy = ticking_policy(tick_ms);
+    JobClient::new(ClientConfig { policy, ..config(endpoint, demo_api_key(), Format::Json) }).expect("valid config")
 }
 
 /// Three small VM deploys.
@@ -338,7 +330,7 @@ async fn concurrent_waits_of_one_job_poll_it_once() {
     for long_poll_secs in [None, Some(5)] {
         let endpoint = start_server(600).await.unwrap();
         let client =
-            JobClient::new(ClientConfig { long_poll_secs, ..config(endpoint, api_key(), Format::Json) }).unwrap();
+            JobClient::new(ClientConfig { long_poll_secs, ..config(endpoint, demo_api_key(), Format::Json) }).unwrap();
         let other = client.clone();
         let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
         let before = client.requests_sent();
@@ -362,7 +354,7 @@ async fn a_late_joining_wait_keeps_its_own_deadline() {
         let endpoint = start_server(60_000).await.unwrap();
         let policy = PollPolicy { deadline: Some(Duration::from_millis(DEADLINE_MS)), ..fast_policy() };
         let client =
-            JobClient::new(ClientConfig { long_poll_secs, policy, ..config(endpoint, api_key(), Format::Json) })
+            JobClient::new(ClientConfig { long_poll_secs, policy, ..config(endpoint, demo_api_key(), Format::Json) })
                 .unwrap();
         let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
         let begun = std::time::Instant::now();
@@ -394,7 +386,7 @@ async fn a_late_joining_wait_keeps_its_own_deadline() {
 async fn waits_of_different_jobs_on_one_client_share_listings() {
     const JOBS: u64 = 10;
     let endpoint = start_server(2000).await.unwrap();
-    let new_client = || JobClient::new(config(endpoint.clone(), api_key(), Format::Json)).unwrap();
+    let new_client = || JobClient::new(config(endpoint.clone(), demo_api_key(), Format::Json)).unwrap();
     let mut requests = Vec::new();
     for share in [true, false] {
         let clients: Vec<JobClient> =

@@ -6,22 +6,19 @@ use std::time::Duration;
 
 use jobwire::engine::PollPolicy;
 use jobwire::protocol::JobState;
-use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient, SubmittedJob};
+use jobwire::{ClientConfig, JobClient, SubmittedJob};
 use jobwire_e2e::bench::Server;
-use jobwire_e2e::{demo, ids};
+use jobwire_e2e::{demo_api_key, deploy_params, ids, ticking_policy};
 use jobwire_server::throttle::Throttling;
 use jobwire_server::Config;
 
 fn client(api: &str, policy: PollPolicy) -> JobClient {
-    let credentials =
-        Credentials::ApiKey(ApiKeyCredentials { api_key: demo::API_KEY.into(), secret_key: demo::SECRET_KEY.into() });
-    JobClient::new(ClientConfig { credentials, policy, ..ClientConfig::new(api) }).expect("valid config")
+    JobClient::new(ClientConfig { credentials: demo_api_key(), policy, ..ClientConfig::new(api) })
+        .expect("valid config")
 }
 
 async fn deploy(client: &JobClient) -> SubmittedJob {
-    let params = [("zoneid", ids::ZONE), ("serviceofferingid", ids::SMALL), ("templateid", ids::TEMPLATE)]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    client.submit("deployVirtualMachine", &params).await.expect("submit")
+    client.submit("deployVirtualMachine", &deploy_params(ids::SMALL)).await.expect("submit")
 }
 
 /// Jobs watched: more than a listing asks for in one request, so five pages per listing.
@@ -41,9 +38,7 @@ async fn a_throttled_watch_is_refused_once_then_paced() {
     for _ in 0..JOBS {
         jobs.push(deploy(&submitter).await);
     }
-    let fast = jobwire::time::Duration::from_millis(100);
-    let policy = PollPolicy { first_delay: fast, min_interval: fast, max_interval: fast, ..PollPolicy::default() };
-    let watcher = client(&server.api, policy);
+    let watcher = client(&server.api, ticking_policy(100));
     let mut terminal = 0;
     let finals = tokio::time::timeout(
         Duration::from_secs(60),

@@ -51,52 +51,49 @@ async fn a_watch_of_600_jobs_lists_them_in_one_request_per_tick_once_it_knows_th
     assert_eq!(requests, listings + 1, "{requests} requests for {listings} listings");
 }
 
-#[tokio::test]
-async fn the_last_few_jobs_among_many_others_are_asked_for_one_by_one() {
-    // Jobs without progress readings, so the watch keeps ticking until the end.
+/// A server whose jobs report no progress (so a watch keeps ticking to the end), a client of
+/// it, and `own` jobs followed by 100 others of the same account: every listing since the
+/// first of them shows the others too.
+async fn busy_account(own: usize) -> (Server, JobClient, Vec<SubmittedJob>) {
     let config = Config { job_duration_ms: 3000, no_job_progress: true, ..Config::default() };
     let server = Server::start(&config, None).await.expect("server starts");
     let client = demo_client(server.api.clone(), 300);
     let params = deploy_params(ids::SMALL);
-    let watched = client.submit("deployVirtualMachine", &params).await.expect("submitted");
-    // Other work of the account, created after the watched job: every listing shows it too.
-    for _ in 0..100 {
-        client.submit("deployVirtualMachine", &params).await.expect("submitted");
+    let mut jobs = Vec::new();
+    for _ in 0..own + 100 {
+        jobs.push(client.submit("deployVirtualMachine", &params).await.expect("submitted"));
     }
-    let finals = client.watch(std::slice::from_ref(&watched), |_| {}).await.expect("watched");
-    assert_eq!(finals[0].state, JobState::Succeeded);
+    jobs.truncate(own);
+    (server, client, jobs)
+}
+
+/// Requests the server answered, by command.
+async fn requests_answered(server: &Server, command: &str) -> f64 {
     let metrics = soak::metrics(&server.base).await.expect("metrics");
-    let requests =
-        |command: &str| soak::sum(&metrics, "jobwire_http_requests_total", &format!("command=\"{command}\""));
+    soak::sum(&metrics, "jobwire_http_requests_total", &format!("command=\"{command}\""))
+}
+
+#[tokio::test]
+async fn the_last_few_jobs_among_many_others_are_asked_for_one_by_one() {
+    let (server, client, watched) = busy_account(1).await;
+    let finals = client.watch(&watched, |_| {}).await.expect("watched");
+    assert_eq!(finals[0].state, JobState::Succeeded);
     // The first listing (the job's creation time unknown: everything), then one since its
     // creation showing 101 jobs for 1 of its own: from then on the job alone, every tick.
-    assert_eq!(requests("listAsyncJobs"), 2.0, "{metrics:?}");
-    assert!(requests("queryAsyncJobResult") >= 3.0, "{metrics:?}");
+    assert_eq!(requests_answered(&server, "listAsyncJobs").await, 2.0);
+    assert!(requests_answered(&server, "queryAsyncJobResult").await >= 3.0);
 }
 
 /// Waits of different jobs share listings (the client's sweeps) only while those are mostly
 /// theirs.
 #[tokio::test]
 async fn waits_among_many_other_jobs_poll_alone_instead_of_sharing_listings() {
-    let config = Config { job_duration_ms: 3000, no_job_progress: true, ..Config::default() };
-    let server = Server::start(&config, None).await.expect("server starts");
-    let client = demo_client(server.api.clone(), 300);
-    let params = deploy_params(ids::SMALL);
-    let (first, second) = (
-        client.submit("deployVirtualMachine", &params).await.expect("submitted"),
-        client.submit("deployVirtualMachine", &params).await.expect("submitted"),
-    );
-    for _ in 0..100 {
-        client.submit("deployVirtualMachine", &params).await.expect("submitted");
-    }
-    let (a, b) = tokio::join!(client.wait(&first.job_id, |_| {}), client.wait(&second.job_id, |_| {}));
+    let (server, client, waited) = busy_account(2).await;
+    let (a, b) = tokio::join!(client.wait(&waited[0].job_id, |_| {}), client.wait(&waited[1].job_id, |_| {}));
     assert_eq!((a.expect("first").state, b.expect("second").state), (JobState::Succeeded, JobState::Succeeded));
-    let metrics = soak::metrics(&server.base).await.expect("metrics");
-    let requests =
-        |command: &str| soak::sum(&metrics, "jobwire_http_requests_total", &format!("command=\"{command}\""));
     // One shared listing showed 102 jobs for the 2 waiting: each polls alone from then on.
-    assert!(requests("listAsyncJobs") <= 1.0, "{metrics:?}");
-    assert!(requests("queryAsyncJobResult") >= 6.0, "{metrics:?}");
+    assert!(requests_answered(&server, "listAsyncJobs").await <= 1.0);
+    assert!(requests_answered(&server, "queryAsyncJobResult").await >= 6.0);
 }
 
 /// A stand-in for a CloudStack-like server without "unlimited" listings: three finished jobs,

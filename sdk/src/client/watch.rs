@@ -80,15 +80,11 @@ impl JobClient {
         let mut per_job = false;
         while !tracker.is_done() {
             if per_job {
-                let last = {
-                    let mut left = tracker.unfinished();
-                    match (left.next(), left.next()) {
-                        (Some(job_id), None) => jobs.iter().find(|job| job.job_id == *job_id),
-                        _ => None,
+                if let [last] = tracker.unfinished().collect::<Vec<_>>().as_slice() {
+                    let job = jobs.iter().find(|job| job.job_id == **last).cloned();
+                    if let Some(job) = job {
+                        return self.wait_for_last(jobs, &job, started, tracker, on_event).await;
                     }
-                };
-                if let Some(last) = last {
-                    return self.wait_for_last(jobs, last, started, tracker, on_event).await;
                 }
             }
             // The delay counts from the start of the previous listing: a listing that takes a

@@ -84,27 +84,6 @@ async fn the_last_few_jobs_among_many_others_are_asked_for_one_by_one() {
     assert!(requests_answered(&server, "queryAsyncJobResult").await >= 3.0);
 }
 
-#[tokio::test]
-async fn the_last_job_among_many_others_is_long_polled_where_the_server_holds_requests() {
-    let (server, _, watched) = busy_account(1).await;
-    let config = ClientConfig {
-        credentials: demo_api_key(),
-        policy: ticking_policy(300),
-        long_poll_secs: Some(20),
-        ..ClientConfig::new(server.api.clone())
-    };
-    let client = JobClient::new(config).expect("valid config");
-    let finals = client.watch(&watched, |_| {}).await.expect("watched");
-    let resolved = std::time::Instant::now();
-    assert_eq!(finals[0].state, JobState::Succeeded);
-    let finished = server.finished_at(&watched[0].job_id).expect("the server finished the job");
-    let lag = resolved.saturating_duration_since(finished);
-    assert!(lag < std::time::Duration::from_millis(200), "finish seen {lag:?} late");
-    // Two listings, then one held status request (or a second, should the hold run out).
-    assert_eq!(requests_answered(&server, "listAsyncJobs").await, 2.0);
-    assert!(requests_answered(&server, "queryAsyncJobResult").await <= 2.0);
-}
-
 /// Waits of different jobs share listings (the client's sweeps) only while those are mostly
 /// theirs.
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! Following many jobs at once: one `listAsyncJobs` listing (all its pages) per tick instead of
 //! a status request per job; the jobs the listing cannot show (purged, or of an account the
 //! listing does not cover) are asked for one by one, and so are the last few once a listing
-//! shows mostly other jobs ([`crate::engine::worth_listing`]) — the very last by a wait of its
-//! own, long-polled where the server allows. Decisions are the [`BatchTracker`]'s.
+//! shows mostly other jobs ([`crate::engine::worth_listing`]). Decisions are the
+//! [`BatchTracker`]'s.
 //! Like single waits, a watch learns from the jobs it sees finish, its first listing waits for
 //! the earliest window in which a job's command usually finishes, and it lists no sooner than
 //! the earliest finish the jobs' progress allows (a batch of long jobs is not listed every few
@@ -79,14 +79,6 @@ impl JobClient {
         let mut tick_started = started;
         let mut per_job = false;
         while !tracker.is_done() {
-            if per_job {
-                if let [last] = tracker.unfinished().collect::<Vec<_>>().as_slice() {
-                    let job = jobs.iter().find(|job| job.job_id == **last).cloned();
-                    if let Some(job) = job {
-                        return self.wait_for_last(jobs, &job, started, tracker, on_event).await;
-                    }
-                }
-            }
             // The delay counts from the start of the previous listing: a listing that takes a
             // while (many pages, or paced under a server's throttling) is not followed by the
             // whole delay again. No listing before any job can finish (within MAX_ETA_WAIT).
@@ -131,38 +123,8 @@ impl JobClient {
                 }
             }
         }
-        Ok(finals(jobs, tracker))
-    }
-
-    /// The last job of a watch that polls its jobs one by one, followed by a wait of its own:
-    /// long-polled where the server holds requests (the finish is seen at once), else on the
-    /// wait's schedule. Statuses are reported as news, as the watch reports them; the wait's
-    /// deadline is the watch's.
-    async fn wait_for_last(
-        &self,
-        jobs: &[SubmittedJob],
-        last: &SubmittedJob,
-        started: Instant,
-        mut tracker: BatchTracker,
-        on_event: OnEvent<'_>,
-    ) -> Result<Vec<JobSnapshot>> {
-        let mut on_wait_event = |event: WaitEvent<'_>| match event {
-            WaitEvent::Status(snapshot) => {
-                if let Some(news) = tracker.observe(snapshot) {
-                    on_event(WaitEvent::Status(&news));
-                }
-            }
-            delay => on_event(delay),
-        };
-        // The wait learns the command's duration itself.
-        match driver::wait_job(self, last, started, &mut on_wait_event).await {
-            Ok(_) | Err(Error::JobFailed { .. }) => {}
-            Err(Error::WaitTimedOut { waited_ms, .. }) => {
-                return Err(Error::WaitTimedOut { job_id: "batch".into(), waited_ms });
-            }
-            Err(error) => return Err(error),
-        }
-        Ok(finals(jobs, tracker))
+        // In the order given; a duplicate's final snapshot was taken by its first occurrence.
+        Ok(jobs.iter().filter_map(|job| tracker.take_final(&job.job_id)).collect())
     }
 
     /// A watch's news: learned from (a finish teaches its command's duration), then reported.
@@ -232,12 +194,6 @@ impl JobClient {
         }
         Ok(jobs)
     }
-}
-
-/// The final snapshot of every job, in the order given; a duplicate's was taken by its first
-/// occurrence.
-fn finals(jobs: &[SubmittedJob], mut tracker: BatchTracker) -> Vec<JobSnapshot> {
-    jobs.iter().filter_map(|job| tracker.take_final(&job.job_id)).collect()
 }
 
 /// What a watch's jobs teach about their commands' durations.

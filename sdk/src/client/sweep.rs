@@ -9,7 +9,6 @@
 //! sends the listing, the driver sleeps on [`Sweeps::news`] beside its own schedule.
 
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
@@ -35,10 +34,15 @@ struct Slot {
 /// The waiting jobs of one client (shared by its clones).
 #[derive(Debug, Default)]
 pub(crate) struct Sweeps {
-    slots: Mutex<Vec<Slot>>,
+    waiting: Mutex<Waiting>,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    slots: Vec<Slot>,
     /// The last listing showed mostly other jobs than the few waiting
     /// ([`crate::engine::worth_listing`]): they poll alone until another wait joins.
-    crowded: AtomicBool,
+    crowded: bool,
 }
 
 /// A registered wait; dropping it (the wait ended, or was dropped) takes the job out.
@@ -49,7 +53,7 @@ pub(crate) struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let mut slots = self.sweeps.lock();
+        let slots = &mut self.sweeps.lock().slots;
         if let Some(index) = slots.iter().position(|slot| slot.job_id == self.job_id) {
             slots.swap_remove(index);
         }
@@ -57,19 +61,19 @@ impl Drop for Registration {
 }
 
 impl Sweeps {
-    fn lock(&self) -> MutexGuard<'_, Vec<Slot>> {
-        self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Counts `job_id`'s wait in until the registration is dropped. `None` when the job waits
     /// already (another wait of it leads; shared waits run one loop per job).
     pub(crate) fn register(self: &Arc<Self>, job_id: &str) -> Option<Registration> {
-        let mut slots = self.lock();
-        if slots.iter().any(|slot| slot.job_id == job_id) {
+        let mut waiting = self.lock();
+        if waiting.slots.iter().any(|slot| slot.job_id == job_id) {
             return None;
         }
-        self.crowded.store(false, Ordering::Relaxed);
-        slots.push(Slot {
+        waiting.crowded = false;
+        waiting.slots.push(Slot {
             job_id: job_id.into(),
             created_secs: None,
             news: None,
@@ -83,8 +87,7 @@ impl Sweeps {
     /// Keeps what `snapshot` (a status the wait of its job just saw) says of the job's creation
     /// time, and the status itself, so a listing does not bring it again.
     pub(crate) fn seen(&self, snapshot: &JobSnapshot) {
-        let mut slots = self.lock();
-        if let Some(slot) = slots.iter_mut().find(|slot| slot.job_id == snapshot.job_id) {
+        if let Some(slot) = self.lock().slots.iter_mut().find(|slot| slot.job_id == snapshot.job_id) {
             if slot.created_secs.is_none() {
                 slot.created_secs = snapshot.created.as_deref().and_then(parse_cloudstack_date);
             }
@@ -99,12 +102,9 @@ impl Sweeps {
     /// so created after the older ones) are not in the way: a listing tells them their status
     /// too; one it does not show (an old job resumed, say) is polled alone from then on.
     pub(crate) fn listing_since(&self, job_id: &str) -> Option<i64> {
-        let slots = self.lock();
-        let listable: Vec<&Slot> = slots.iter().filter(|slot| !slot.unlisted).collect();
-        if listable.len() < 2
-            || !listable.iter().any(|slot| slot.job_id == job_id)
-            || self.crowded.load(Ordering::Relaxed)
-        {
+        let waiting = self.lock();
+        let listable: Vec<&Slot> = waiting.slots.iter().filter(|slot| !slot.unlisted).collect();
+        if listable.len() < 2 || !listable.iter().any(|slot| slot.job_id == job_id) || waiting.crowded {
             return None;
         }
         listable.iter().filter_map(|slot| slot.created_secs).min()
@@ -114,8 +114,8 @@ impl Sweeps {
     /// other waiting jobs it shows; listable jobs it does not show are polled alone from now on.
     /// `since` is the listing's `startdate`: a job created before it cannot be missing.
     pub(crate) fn deliver(&self, listing: &[JobSnapshot], job_id: &str, since: i64) {
-        let mut slots = self.lock();
-        for slot in slots.iter_mut().filter(|slot| !slot.unlisted) {
+        let mut waiting = self.lock();
+        for slot in waiting.slots.iter_mut().filter(|slot| !slot.unlisted) {
             match listing.iter().find(|snapshot| snapshot.job_id == slot.job_id) {
                 Some(snapshot) if slot.job_id != job_id && slot.last.as_ref() != Some(snapshot) => {
                     slot.news = Some(snapshot.clone());
@@ -127,13 +127,13 @@ impl Sweeps {
                 None => slot.unlisted = slot.created_secs.is_some_and(|created| created >= since),
             }
         }
-        let listable = slots.iter().filter(|slot| !slot.unlisted).count();
-        self.crowded.store(!worth_listing(listing.len(), listable), Ordering::Relaxed);
+        let listable = waiting.slots.iter().filter(|slot| !slot.unlisted).count();
+        waiting.crowded = !worth_listing(listing.len(), listable);
     }
 
     /// Marks `job_id` as one listings do not show.
     pub(crate) fn unlisted(&self, job_id: &str) {
-        if let Some(slot) = self.lock().iter_mut().find(|slot| slot.job_id == job_id) {
+        if let Some(slot) = self.lock().slots.iter_mut().find(|slot| slot.job_id == job_id) {
             slot.unlisted = true;
         }
     }
@@ -141,8 +141,8 @@ impl Sweeps {
     /// Resolves with the next status a listing brings for `job_id` (never, unless registered).
     pub(crate) async fn news(&self, job_id: &str) -> JobSnapshot {
         poll_fn(|cx| {
-            let mut slots = self.lock();
-            let Some(slot) = slots.iter_mut().find(|slot| slot.job_id == job_id) else {
+            let mut waiting = self.lock();
+            let Some(slot) = waiting.slots.iter_mut().find(|slot| slot.job_id == job_id) else {
                 return Poll::Pending;
             };
             match slot.news.take() {

@@ -43,6 +43,16 @@ pub fn deploy_params(offering: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// A quick poll policy for tests: first poll after 50 ms, then backoff between 20 and 100 ms.
+pub fn fast_policy() -> jobwire::engine::PollPolicy {
+    jobwire::engine::PollPolicy {
+        first_delay: jobwire::time::Duration::from_millis(50),
+        min_interval: jobwire::time::Duration::from_millis(20),
+        max_interval: jobwire::time::Duration::from_millis(100),
+        ..jobwire::engine::PollPolicy::default()
+    }
+}
+
 /// A poll policy that asks every `tick_ms`, from the first poll on (no backoff, no jitter).
 pub fn ticking_policy(tick_ms: u64) -> jobwire::engine::PollPolicy {
     let tick = jobwire::time::Duration::from_millis(tick_ms);

@@ -2,27 +2,18 @@
 //! HTTP: login, async and held operations, polling and long-polling, results and paging, typed
 //! errors, token renewal, and retries through injected refusals.
 
-use jobwire::engine::{DelayReason, PollPolicy};
+use jobwire::engine::DelayReason;
 use jobwire::protocol::clm::{SearchResults, TaskResult};
 use jobwire::protocol::JobState;
 use jobwire::time::Duration;
 use jobwire::{ClmClient, ClmConfig, Error, WaitEvent};
-use jobwire_e2e::{demo, start_server};
+use jobwire_e2e::{demo, fast_policy, start_server};
 use jobwire_server::scenario::parse_fault_flag;
 use jobwire_server::{app, AppState, Config};
 use serde_json::{json, Value};
 
 const CONTAINER_CLASS: &str = "com.bmc.cloud.model.beans.ComputeContainer";
 const UNKNOWN_ID: &str = "00000000-0000-4000-8000-000000000000";
-
-fn fast_policy() -> PollPolicy {
-    PollPolicy {
-        first_delay: Duration::from_millis(50),
-        min_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(100),
-        ..PollPolicy::default()
-    }
-}
 
 /// The server root of a fresh reference server (`start_server` answers its CloudStack URL).
 async fn base_url(job_duration_ms: u64) -> String {

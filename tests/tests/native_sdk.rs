@@ -4,21 +4,12 @@ use jobwire::engine::{DelayReason, PollPolicy};
 use jobwire::protocol::{Format, JobState};
 use jobwire::time::Duration;
 use jobwire::{ClientConfig, Credentials, Error, JobClient, SessionCredentials, WaitEvent};
-use jobwire_e2e::{demo, demo_api_key, deploy_params, ids, start_server, ticking_policy};
+use jobwire_e2e::{demo, demo_api_key, deploy_params, fast_policy, ids, start_server, ticking_policy};
 
 fn params(offering: &str) -> Vec<(String, String)> {
     let mut params = deploy_params(offering);
     params.push(("name".into(), "web-1".into()));
     params
-}
-
-fn fast_policy() -> PollPolicy {
-    PollPolicy {
-        first_delay: Duration::from_millis(50),
-        min_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(100),
-        ..PollPolicy::default()
-    }
 }
 
 fn session(password: &str) -> Credentials {

@@ -214,6 +214,22 @@ describe('JobClient against the reference server', () => {
       assert.throws(() => new JobClient(bad), TypeError, JSON.stringify(bad));
     }
   });
+
+  // The package is built with `-Zfmt-debug=none`: a message that showed its value with `{:?}`
+  // would show nothing there. These name what was wrong.
+  test('error messages quote the value that was refused', async () => {
+    const refused = [
+      [{ endpoint, response: 'yaml' }, 'got "yaml"'],
+      [{ endpoint: 'not a url' }, 'got "not a url"'],
+      [{ protocol: 'soap', endpoint }, 'got "soap"'],
+      [{ protocol: 'clm', endpoint: 'ftp://h/', username: 'u', password: 'p' }, 'got "ftp://h/"'],
+    ];
+    for (const [bad, quoted] of refused) {
+      assert.throws(() => new JobClient(bad), (err) => err instanceof TypeError && err.message.includes(quoted), JSON.stringify(bad));
+    }
+    await assert.rejects(new JobClient(options).call('listZones', { zoneid: {} }),
+      (err) => err instanceof TypeError && err.message.includes('param "zoneid"'));
+  });
 });
 
 /** Runs `script` as an ES module in a fresh Node process, where 'jobwire' is installed, with `env` added. */

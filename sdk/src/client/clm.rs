@@ -150,11 +150,11 @@ impl ClmClient {
     pub fn new(config: ClmConfig) -> Result<Self> {
         let url = config.base_url.trim();
         if url.contains(['?', '#']) {
-            return Err(Error::InvalidArgument(format!("base_url must not carry a query or fragment: {url:?}")));
+            return Err(Error::InvalidArgument(format!("base_url must not carry a query or fragment: \"{url}\"")));
         }
         let base = if url.ends_with('/') { url.to_owned() } else { format!("{url}/") };
         resolve(&base, "csm/login").map_err(|_| {
-            Error::InvalidArgument(format!("base_url must be an absolute http(s) URL, got {:?}", config.base_url))
+            Error::InvalidArgument(format!("base_url must be an absolute http(s) URL, got \"{}\"", config.base_url))
         })?;
         Ok(ClmClient {
             config,

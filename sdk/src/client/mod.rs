@@ -222,7 +222,10 @@ impl JobClient {
     /// responses are asked of a build without the `xml` feature.
     pub fn new(config: ClientConfig) -> Result<Self> {
         if !(config.endpoint.starts_with("http://") || config.endpoint.starts_with("https://")) {
-            return Err(Error::InvalidArgument(format!("endpoint must be an http(s) URL, got {:?}", config.endpoint)));
+            return Err(Error::InvalidArgument(format!(
+                "endpoint must be an http(s) URL, got \"{}\"",
+                config.endpoint
+            )));
         }
         #[cfg(not(feature = "xml"))]
         if config.format == Format::Xml {

@@ -160,7 +160,7 @@ pub(super) fn params_from_js(params: JsValue) -> Result<Vec<(String, String)>, J
         } else if value.is_undefined() || value.is_null() {
             None
         } else {
-            return Err(type_error(&format!("param {name:?} must be a string, number or boolean")));
+            return Err(type_error(&format!("param \"{name}\" must be a string, number or boolean")));
         };
         // `null`, `undefined` (and NaN / infinities, which JSON shows as null) are left out.
         out.extend(text.map(|text| (name, text)));

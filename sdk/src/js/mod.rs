@@ -266,7 +266,9 @@ impl JobClient {
             None | Some("cloudstack") => false,
             Some("clm") => true,
             Some(other) => {
-                return Err(convert::type_error(&format!("protocol must be \"cloudstack\" or \"clm\", got {other:?}")))
+                return Err(convert::type_error(&format!(
+                    "protocol must be \"cloudstack\" or \"clm\", got \"{other}\""
+                )))
             }
         };
         if clm {
@@ -279,7 +281,7 @@ impl JobClient {
             Some(other) => {
                 let known =
                     if cfg!(feature = "xml") { "\"json\" or \"xml\"" } else { "\"json\" (this build reads JSON only)" };
-                return Err(convert::type_error(&format!("response must be {known}, got {other:?}")));
+                return Err(convert::type_error(&format!("response must be {known}, got \"{other}\"")));
             }
         };
         let mut config = ClientConfig { format, ..ClientConfig::new(options.endpoint.clone()) };

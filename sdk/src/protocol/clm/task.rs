@@ -92,7 +92,7 @@ impl Task {
     pub fn from_object(map: &Map<String, Value>) -> Result<Task, ProtocolError> {
         let cloud_class = fields::string(map, "cloudClass")?.ok_or(ProtocolError::MissingField("cloudClass"))?;
         if cloud_class != TASK_CLASS {
-            return Err(ProtocolError::UnexpectedShape(format!("`cloudClass` is {cloud_class:?}, not a Task")));
+            return Err(ProtocolError::UnexpectedShape(format!("`cloudClass` is \"{cloud_class}\", not a Task")));
         }
         let task_internal_uuid =
             fields::string(map, "taskInternalUUID")?.ok_or(ProtocolError::MissingField("taskInternalUUID"))?;

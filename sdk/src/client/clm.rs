@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use super::driver::{self, Attempt, JobSource, OnDelay};
-use super::share::{self, Flights};
+use super::share::Flights;
 use super::{MaybeSend, SubmittedJob, WaitEvent};
 use crate::engine::{DurationLearner, PollPolicy};
 use crate::error::{Error, Result};
@@ -475,39 +475,7 @@ impl ClmClient {
     /// [`Error::InvalidArgument`] for an id that cannot be a task id; [`Error::Api`] (404) for
     /// a task the server does not know or shows to someone else; a transport/protocol error.
     pub async fn poll(&self, job_id: &str) -> Result<JobSnapshot> {
-        Ok(self.poll_with(job_id, None, &mut |_, _, _| {}).await?.0)
-    }
-
-    /// One status request, optionally asking the server to hold it `wait_secs`; also says
-    /// whether the server honoured that (`Preference-Applied`). The same request already in
-    /// flight is not sent again: its answer is shared.
-    async fn poll_with(
-        &self,
-        job_id: &str,
-        wait_secs: Option<u32>,
-        on_delay: OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)> {
-        let key = share::status_key(job_id, wait_secs);
-        let mut on_event = driver::delays_to(on_delay);
-        share::shared!(self.polls, &key, &mut on_event, |relay| {
-            self.poll_once(job_id, wait_secs, &mut driver::delays_from(relay)).await
-        })
-    }
-
-    /// One status request (see [`ClmClient::poll_with`]), not shared.
-    async fn poll_once(
-        &self,
-        job_id: &str,
-        wait_secs: Option<u32>,
-        on_delay: OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)> {
-        let url = self.url(&status_path(job_id).map_err(|error| Error::InvalidArgument(error.to_string()))?)?;
-        let mut call = Call::get(url);
-        call.headers.extend(wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))));
-        self.exchange(&call, on_delay, |response| {
-            Ok((parse_task_status(&response.body)?.to_snapshot(), response.wait_applied()))
-        })
-        .await
+        Ok(driver::shared_poll(self, job_id, None, &mut |_, _, _| {}).await?.0)
     }
 
     /// Polls until the task finishes, calling `on_update` with every answer. Resolves with the
@@ -582,13 +550,23 @@ impl JobSource for ClmClient {
         f(&mut self.state().learner)
     }
 
-    async fn poll_status(
+    fn polls(&self) -> &Flights<(JobSnapshot, bool)> {
+        &self.polls
+    }
+
+    async fn poll_once(
         &self,
         job_id: &str,
         wait_secs: Option<u32>,
         on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
-        self.poll_with(job_id, wait_secs, on_delay).await
+        let url = self.url(&status_path(job_id).map_err(|error| Error::InvalidArgument(error.to_string()))?)?;
+        let mut call = Call::get(url);
+        call.headers.extend(wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))));
+        self.exchange(&call, on_delay, |response| {
+            Ok((parse_task_status(&response.body)?.to_snapshot(), response.wait_applied()))
+        })
+        .await
     }
 }
 

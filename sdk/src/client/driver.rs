@@ -20,7 +20,7 @@ use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpResponse, TransportError};
 
-use super::share::{shared, Flights};
+use super::share::{self, shared, Flights};
 use super::sweep::Registration;
 use super::{SubmittedJob, WaitEvent};
 
@@ -176,15 +176,28 @@ pub(crate) trait JobSource {
     /// Runs `f` on the client's learned job durations (shared by its clones).
     fn with_learner<R>(&self, f: impl FnOnce(&mut DurationLearner) -> R) -> R;
 
+    /// The client's status requests in flight (shared by its clones), for [`shared_poll`].
+    fn polls(&self) -> &Flights<(JobSnapshot, bool)>;
+
     /// One status request (transient failures retried, their delays reported to `on_delay`),
     /// asking the server to hold it `wait_secs` when given; also says whether the server
-    /// honoured that (`Preference-Applied`).
-    async fn poll_status(
+    /// honoured that (`Preference-Applied`). Not shared: see [`shared_poll`].
+    async fn poll_once(
         &self,
         job_id: &str,
         wait_secs: Option<u32>,
         on_delay: OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)>;
+
+    /// The status a wait asks for: by default [`shared_poll`].
+    async fn poll_status(
+        &self,
+        job_id: &str,
+        wait_secs: Option<u32>,
+        on_delay: OnDelay<'_>,
+    ) -> Result<(JobSnapshot, bool)> {
+        shared_poll(self, job_id, wait_secs, on_delay).await
+    }
 
     /// Counts the job's wait in for polls shared with other waiting jobs (see
     /// [`super::sweep`]) while the registration lives; `None` where polls are not shared.
@@ -203,6 +216,21 @@ pub(crate) trait JobSource {
     fn seen(&self, snapshot: &JobSnapshot) {
         let _ = snapshot;
     }
+}
+
+/// One status request ([`JobSource::poll_once`]), unless the same one is already in flight
+/// (another caller's poll or wait of the job): then its answer is shared.
+pub(crate) async fn shared_poll<S: JobSource + ?Sized>(
+    source: &S,
+    job_id: &str,
+    wait_secs: Option<u32>,
+    on_delay: OnDelay<'_>,
+) -> Result<(JobSnapshot, bool)> {
+    let key = share::status_key(job_id, wait_secs);
+    let mut on_event = delays_to(on_delay);
+    shared!(source.polls(), &key, &mut on_event, |relay| {
+        source.poll_once(job_id, wait_secs, &mut delays_from(relay)).await
+    })
 }
 
 /// How close before a job's own next poll a status from another job's listing may come to

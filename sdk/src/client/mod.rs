@@ -534,37 +534,7 @@ impl JobClient {
     /// # Errors
     /// As [`JobClient::call`].
     pub async fn poll(&self, job_id: &str) -> Result<JobSnapshot> {
-        Ok(self.poll_with(job_id, None, &mut |_, _, _| {}).await?.0)
-    }
-
-    /// One status request, optionally asking the server to hold it `wait_secs`; also says
-    /// whether the server honoured that (`Preference-Applied`). The same request already in
-    /// flight (another caller's poll or wait of the job) is not sent again: its answer is
-    /// shared.
-    async fn poll_with(
-        &self,
-        job_id: &str,
-        wait_secs: Option<u32>,
-        on_delay: OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)> {
-        let key = share::status_key(job_id, wait_secs);
-        let mut on_event = driver::delays_to(on_delay);
-        share::shared!(self.polls, &key, &mut on_event, |relay| {
-            self.poll_once(job_id, wait_secs, &mut driver::delays_from(relay)).await
-        })
-    }
-
-    /// One status request (see [`JobClient::poll_with`]), not shared.
-    async fn poll_once(
-        &self,
-        job_id: &str,
-        wait_secs: Option<u32>,
-        on_delay: OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)> {
-        let headers: Vec<(String, String)> =
-            wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))).into_iter().collect();
-        let (envelope, response) = self.exchange(&Request::query_async_job_result(job_id), &headers, on_delay).await?;
-        Ok((cloudstack::parse_job_status(&envelope)?, response.wait_applied()))
+        Ok(driver::shared_poll(self, job_id, None, &mut |_, _, _| {}).await?.0)
     }
 
     /// Polls until the job finishes, calling `on_update` with every answer. Resolves with the
@@ -617,6 +587,22 @@ impl JobSource for JobClient {
         f(&mut self.session().learner)
     }
 
+    fn polls(&self) -> &Flights<(JobSnapshot, bool)> {
+        &self.polls
+    }
+
+    async fn poll_once(
+        &self,
+        job_id: &str,
+        wait_secs: Option<u32>,
+        on_delay: driver::OnDelay<'_>,
+    ) -> Result<(JobSnapshot, bool)> {
+        let headers: Vec<(String, String)> =
+            wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))).into_iter().collect();
+        let (envelope, response) = self.exchange(&Request::query_async_job_result(job_id), &headers, on_delay).await?;
+        Ok((cloudstack::parse_job_status(&envelope)?, response.wait_applied()))
+    }
+
     async fn poll_status(
         &self,
         job_id: &str,
@@ -628,7 +614,7 @@ impl JobSource for JobClient {
                 return Ok((snapshot, false));
             }
         }
-        self.poll_with(job_id, wait_secs, on_delay).await
+        driver::shared_poll(self, job_id, wait_secs, on_delay).await
     }
 
     fn share_polls(&self, job_id: &str) -> Option<sweep::Registration> {

@@ -116,7 +116,8 @@ impl JobClient {
                 missing
             };
             for job_id in missing {
-                let (snapshot, _) = self.poll_with(&job_id, None, &mut driver::delays_from(&mut *on_event)).await?;
+                let (snapshot, _) =
+                    driver::shared_poll(self, &job_id, None, &mut driver::delays_from(&mut *on_event)).await?;
                 etas.observe(Instant::now(), &snapshot);
                 if let Some(news) = tracker.observe(&snapshot) {
                     self.report(&mut lessons, &news, started, on_event);

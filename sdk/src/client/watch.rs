@@ -165,34 +165,35 @@ impl JobClient {
                 None => request,
             }
         };
-        let paging = self.session().listing.paging();
-        if paging == Paging::Unlimited {
-            let answer = self.exchange(&listing(&[("pagesize", "-1".into())]), &[], &mut *on_delay).await;
-            match answer.and_then(|(envelope, _)| Ok(cloudstack::parse_job_list(&envelope)?)) {
-                Ok(list) => {
-                    self.session().listing.observed(list.count.max(list.jobs.len() as u64));
-                    return Ok(list.jobs);
+        let (jobs, count) = 'listed: {
+            if self.session().listing.paging() == Paging::Unlimited {
+                let answer = self.exchange(&listing(&[("pagesize", "-1".into())]), &[], &mut *on_delay).await;
+                match answer.and_then(|(envelope, _)| Ok(cloudstack::parse_job_list(&envelope)?)) {
+                    Ok(list) => break 'listed (list.jobs, list.count),
+                    // A server without "unlimited" refuses the parameter; one too large to read
+                    // is asked for again by pages. Anything else is the listing's failure.
+                    Err(Error::Api(refusal)) if refusal.code == 431 => self.session().listing.unlimited_refused(),
+                    Err(Error::Protocol(ProtocolError::TooLarge { .. })) => self.session().listing.too_large(),
+                    Err(error) => return Err(error),
                 }
-                // A server without "unlimited" refuses the parameter; one too large to read is
-                // asked for again by pages. Anything else is the listing's failure.
-                Err(Error::Api(refusal)) if refusal.code == 431 => self.session().listing.unlimited_refused(),
-                Err(Error::Protocol(ProtocolError::TooLarge { .. })) => self.session().listing.too_large(),
-                Err(error) => return Err(error),
             }
-        }
-        let mut jobs = Vec::new();
-        for page in 1.. {
-            let request = listing(&[("page", page.to_string()), ("pagesize", LISTING_PAGE_SIZE.to_string())]);
-            let list = cloudstack::parse_job_list(&self.exchange(&request, &[], &mut *on_delay).await?.0)?;
-            let got = list.jobs.len();
-            jobs.extend(list.jobs);
-            // A short page, or everything counted, ends the listing (servers that ignore paging
-            // send everything at once).
-            if got < LISTING_PAGE_SIZE as usize || jobs.len() as u64 >= list.count {
-                self.session().listing.observed(list.count.max(jobs.len() as u64));
-                break;
+            let mut jobs = Vec::new();
+            let mut page = 1u64;
+            loop {
+                let request = listing(&[("page", page.to_string()), ("pagesize", LISTING_PAGE_SIZE.to_string())]);
+                let list = cloudstack::parse_job_list(&self.exchange(&request, &[], &mut *on_delay).await?.0)?;
+                let got = list.jobs.len();
+                jobs.extend(list.jobs);
+                // A short page, or everything counted, ends the listing (servers that ignore
+                // paging send everything at once).
+                if got < LISTING_PAGE_SIZE as usize || jobs.len() as u64 >= list.count {
+                    break 'listed (jobs, list.count);
+                }
+                page += 1;
             }
-        }
+        };
+        // The size the plan goes by: what the server counted, or what came if it counted less.
+        self.session().listing.observed(count.max(jobs.len() as u64));
         Ok(jobs)
     }
 }

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use jobwire::engine::{LISTING_PAGE_SIZE, ONE_REQUEST_MAX_JOBS};
 use jobwire::protocol::{JobSnapshot, JobState};
 use jobwire::{ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, JobClient, SubmittedJob};
 use jobwire_e2e::bench::{percentile, Server};
@@ -319,10 +320,10 @@ enum Follow {
 impl Follow {
     fn label(self) -> String {
         match self {
-            Follow::Watch => {
-                "batched: one `watch(jobs)` (`listAsyncJobs`, all in one request up to 2,000 jobs, else 500 per page)"
-                    .into()
-            }
+            Follow::Watch => format!(
+                "batched: one `watch(jobs)` (`listAsyncJobs`, all in one request up to {ONE_REQUEST_MAX_JOBS} jobs, \
+                 else {LISTING_PAGE_SIZE} per page)"
+            ),
             Follow::Waits(Some(_)) => "per job: `wait()` each, long-poll".into(),
             Follow::Waits(None) => {
                 "per job: `wait()` each, no long-poll (ETA, learned window, backoff; listings not shared)".into()

@@ -325,6 +325,22 @@ describe('watching many jobs', () => {
     assert.equal((await job.wait()).virtualmachine.id, job.resourceId);
   });
 
+  test('next() called again before the last one settled: each call gets its own update', { timeout: 30_000 }, async () => {
+    const client = new JobClient(options);
+    const jobs = await Promise.all([SMALL, SMALL].map((offering) => client.submit('deployVirtualMachine', deploy(offering))));
+    const iterator = client.watch(jobs);
+    // Three calls at once, none lost (each settles), each with a different update.
+    const first = await Promise.all([1, 2, 3].map(() => iterator.next()));
+    assert.ok(first.every((r) => r.done === false && r.value.state === 'pending'), JSON.stringify(first));
+    assert.equal(new Set(first.map((r) => `${r.value.jobId} ${r.value.progress}`)).size, 3, JSON.stringify(first));
+    const finished = [];
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+      if (r.value.state !== 'pending') finished.push(r.value.jobId);
+    }
+    assert.deepEqual(finished.sort(), jobs.map((j) => j.id).sort());
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+  });
+
   test('breaking out of the loop stops watching', async () => {
     const client = new JobClient(options);
     const job = await client.submit('deployVirtualMachine', deploy(SMALL));

@@ -1,12 +1,11 @@
 //! `client.watch(jobs)`: an async iterator of status changes, for `for await … of`.
 //!
-//! A Rust task follows the jobs and queues every change; `next()` hands them out in order, or
-//! waits for the next one. Breaking out of the loop (`return()`) stops the task: no request goes
-//! out afterwards.
+//! A Rust task follows the jobs and pushes every change into a stream (`js/stream.js`, the
+//! iterator itself in JavaScript), whose `next()` hands them out in order or waits for the next
+//! one. Breaking out of the loop (`return()`) stops the task: no request goes out afterwards.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -19,51 +18,28 @@ use crate::client::{SubmittedJob, WaitEvent};
 /// CLM tasks waited for at once (CLM has no listing of many tasks in one request).
 const CLM_CONCURRENCY: usize = 8;
 
-#[derive(Default)]
-struct State {
-    queue: VecDeque<JsValue>,
-    finished: bool,
-    error: Option<JsValue>,
-    /// The `resolve`/`reject` of a `next()` that found the queue empty.
-    waiting: Option<(js_sys::Function, js_sys::Function)>,
-    /// Resolves the stop promise the task races against.
-    stop: Option<js_sys::Function>,
-}
-
-type Shared = Rc<RefCell<State>>;
-
-fn iter_result(value: &JsValue, done: bool) -> JsValue {
-    let result = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&result, &"value".into(), value);
-    let _ = js_sys::Reflect::set(&result, &"done".into(), &JsValue::from_bool(done));
-    result.into()
-}
-
-/// Hands `value` to a waiting `next()`, or queues it.
-fn deliver(state: &Shared, value: JsValue) {
-    let waiting = state.borrow_mut().waiting.take();
-    match waiting {
-        Some((resolve, _)) => {
-            let _ = resolve.call1(&JsValue::NULL, &iter_result(&value, false));
-        }
-        None => state.borrow_mut().queue.push_back(value),
-    }
-}
-
-/// Ends the stream (with an error to reject with, if any).
-fn finish(state: &Shared, error: Option<JsValue>) {
-    let waiting = {
-        let mut s = state.borrow_mut();
-        s.finished = true;
-        s.error = error.clone();
-        s.waiting.take()
-    };
-    if let Some((resolve, reject)) = waiting {
-        let _ = match error {
-            Some(error) => reject.call1(&JsValue::NULL, &error),
-            None => resolve.call1(&JsValue::NULL, &iter_result(&JsValue::UNDEFINED, true)),
-        };
-    }
+#[wasm_bindgen(module = "/js/stream.js")]
+extern "C" {
+    /// The stream behind a watch's iterator.
+    type WatchStream;
+    /// A new stream.
+    #[wasm_bindgen(js_name = watchStream)]
+    fn watch_stream() -> WatchStream;
+    /// The async iterator the caller loops over.
+    #[wasm_bindgen(method, getter)]
+    fn iterator(this: &WatchStream) -> JsValue;
+    /// Resolves when the caller breaks out of the loop.
+    #[wasm_bindgen(method, getter)]
+    fn stopped(this: &WatchStream) -> js_sys::Promise;
+    /// One more status for the iterator to yield.
+    #[wasm_bindgen(method)]
+    fn push(this: &WatchStream, value: JsValue);
+    /// Ends the iteration after what was pushed.
+    #[wasm_bindgen(method)]
+    fn end(this: &WatchStream);
+    /// Ends the iteration with `error` after what was pushed.
+    #[wasm_bindgen(method)]
+    fn fail(this: &WatchStream, error: JsValue);
 }
 
 /// What `watch` takes besides the jobs: `{ onDelay, signal }`.
@@ -77,14 +53,13 @@ pub(super) struct WatchOptions {
 /// Starts following `jobs`; returns the async iterator.
 pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>, options: WatchOptions) -> JsValue {
     let WatchOptions { on_delay, signal } = options;
-    let state: Shared = Rc::default();
-    let stop = js_sys::Promise::new(&mut |resolve, _| state.borrow_mut().stop = Some(resolve));
-    let task_state = Rc::clone(&state);
+    let stream = watch_stream();
+    let iterator = stream.iterator();
     spawn_local(async move {
         let on_event = |event: WaitEvent<'_>| match event {
             WaitEvent::Status(snapshot) => {
                 if let Ok(value) = to_js(snapshot) {
-                    deliver(&task_state, value);
+                    stream.push(value);
                 }
             }
             WaitEvent::Delay { delay, reason, retries } => {
@@ -96,7 +71,7 @@ pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>, options: WatchOpt
         let following = follow(backend, jobs, on_event);
         // `return()` (a `break` out of the loop) ends the stream quietly, the signal with its error.
         let stopped = async {
-            let returned = JsFuture::from(stop);
+            let returned = JsFuture::from(stream.stopped());
             match signal {
                 Some(signal) => match race(aborted(signal, "batch"), returned).await {
                     First::Left(error) => Some(error),
@@ -106,12 +81,12 @@ pub(super) fn start(backend: Backend, jobs: Vec<SubmittedJob>, options: WatchOpt
             }
         };
         match race(following, stopped).await {
-            First::Left(Ok(())) => finish(&task_state, None),
-            First::Left(Err(error)) => finish(&task_state, Some(error_to_js(&error))),
-            First::Right(error) => finish(&task_state, error),
+            First::Left(Ok(())) | First::Right(None) => stream.end(),
+            First::Left(Err(error)) => stream.fail(error_to_js(&error)),
+            First::Right(Some(error)) => stream.fail(error),
         }
     });
-    iterator(state)
+    iterator
 }
 
 /// Follows the jobs until all finished, passing each change and each delay to `on_event`.
@@ -172,44 +147,4 @@ async fn join_all<F: std::future::Future<Output = crate::Result<()>> + Unpin>(
         }
     })
     .await
-}
-
-/// The iterator object: `next()`, `return()` and `[Symbol.asyncIterator]()`. Its three closures
-/// live as long as the page (one small allocation per `watch` call).
-fn iterator(state: Shared) -> JsValue {
-    let object = js_sys::Object::new();
-    let next_state = Rc::clone(&state);
-    let next = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
-        let state = Rc::clone(&next_state);
-        super::handled(js_sys::Promise::new(&mut |resolve, reject| {
-            let mut s = state.borrow_mut();
-            if let Some(value) = s.queue.pop_front() {
-                let _ = resolve.call1(&JsValue::NULL, &iter_result(&value, false));
-            } else if s.finished {
-                let _ = match s.error.take() {
-                    Some(error) => reject.call1(&JsValue::NULL, &error),
-                    None => resolve.call1(&JsValue::NULL, &iter_result(&JsValue::UNDEFINED, true)),
-                };
-            } else {
-                s.waiting = Some((resolve, reject));
-            }
-        }))
-    });
-    let return_state = Rc::clone(&state);
-    let stop = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
-        let stop = return_state.borrow_mut().stop.take();
-        if let Some(stop) = stop {
-            let _ = stop.call0(&JsValue::NULL);
-        }
-        js_sys::Promise::resolve(&iter_result(&JsValue::UNDEFINED, true))
-    });
-    let this = object.clone();
-    let itself = Closure::<dyn Fn() -> JsValue>::new(move || this.clone().into());
-    let _ = js_sys::Reflect::set(&object, &"next".into(), next.as_ref());
-    let _ = js_sys::Reflect::set(&object, &"return".into(), stop.as_ref());
-    let _ = js_sys::Reflect::set(&object, &js_sys::Symbol::async_iterator(), itself.as_ref());
-    next.forget();
-    stop.forget();
-    itself.forget();
-    object.into()
 }

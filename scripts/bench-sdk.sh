@@ -34,7 +34,7 @@ gz() { gzip -9c "$1" | wc -c; }
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }
 row() { printf '| %s | %s | %s |\n' "$1" "$(kb "$2")" "$(kb "$3")"; }
 wasm_raw=$(wc -c <"$PKG/jobwire_bg.wasm"); wasm_gz=$(gz "$PKG/jobwire_bg.wasm")
-# The glue: the entry (index.js), jobwire.js and the snippets it imports (the error classes),
+# The glue: the entry (index.js), jobwire.js and the snippets it imports (the error classes, the watch stream),
 # gzipped as one.
 cat "$PKG/index.js" "$PKG/jobwire.js" "$PKG"/snippets/*/js/*.js >"$OUT/glue.js"
 js_raw=$(wc -c <"$OUT/glue.js"); js_gz=$(gz "$OUT/glue.js")
@@ -44,7 +44,7 @@ pipe_raw=$(wc -c <"$OUT/poller-pipeline.js"); pipe_gz=$(gz "$OUT/poller-pipeline
 echo "| bundle | raw | gzip -9 |"
 echo "|---|---:|---:|"
 row "jobwire: \`jobwire_bg.wasm\` (wasm-opt -Oz --converge)" "$wasm_raw" "$wasm_gz"
-row "jobwire: \`index.js\` + \`jobwire.js\` + snippets (entry, wasm-bindgen glue and error classes, esbuild --minify)" "$js_raw" "$js_gz"
+row "jobwire: \`index.js\` + \`jobwire.js\` + snippets (entry, wasm-bindgen glue, error classes and watch stream, esbuild --minify)" "$js_raw" "$js_gz"
 row "**jobwire: .wasm + glue**" "$((wasm_raw + js_raw))" "$total_gz"
 row "peer: @azure/core-lro 3.3.1 + fast-xml-parser 5.12.1 (esbuild --minify)" "$peer_raw" "$peer_gz"
 row "peer + @azure/core-rest-pipeline 1.25.1" "$pipe_raw" "$pipe_gz"

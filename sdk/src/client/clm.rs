@@ -130,9 +130,10 @@ struct ClmState {
 /// concurrent identical status requests are sent once).
 #[derive(Debug, Clone)]
 pub struct ClmClient {
-    config: ClmConfig,
+    /// Shared, not copied, by clones (every JS `Job` handle holds one).
+    config: Arc<ClmConfig>,
     /// `base_url` with a trailing slash, so [`resolve`] keeps its last segment (a gateway prefix).
-    base: String,
+    base: Arc<str>,
     state: Arc<Mutex<ClmState>>,
     requests: Arc<AtomicU64>,
     /// Waits in flight, by task id.
@@ -157,8 +158,8 @@ impl ClmClient {
             Error::InvalidArgument(format!("base_url must be an absolute http(s) URL, got \"{}\"", config.base_url))
         })?;
         Ok(ClmClient {
-            config,
-            base,
+            config: Arc::new(config),
+            base: base.into(),
             state: Arc::default(),
             requests: Arc::default(),
             waits: Arc::default(),

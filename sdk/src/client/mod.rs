@@ -201,7 +201,8 @@ impl std::fmt::Debug for SessionState {
 /// status requests are sent once.
 #[derive(Debug, Clone)]
 pub struct JobClient {
-    config: ClientConfig,
+    /// Shared, not copied, by clones (every JS `Job` handle holds one).
+    config: Arc<ClientConfig>,
     session: Arc<Mutex<SessionState>>,
     requests: Arc<AtomicU64>,
     /// Waits in flight, by job id.
@@ -232,7 +233,7 @@ impl JobClient {
             return Err(Error::InvalidArgument(crate::protocol::XML_FEATURE_OFF.into()));
         }
         Ok(JobClient {
-            config,
+            config: Arc::new(config),
             session: Arc::default(),
             requests: Arc::default(),
             waits: Arc::default(),

@@ -10,13 +10,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use jobwire::engine::PollPolicy;
 use jobwire::protocol::Format;
-use jobwire::time::Duration;
 use jobwire::{
     ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, Error, JobClient, SessionCredentials,
 };
-use jobwire_e2e::ids;
+use jobwire_e2e::{deploy_params, fast_policy, ids};
 use jobwire_server::seed::DemoUser;
 use jobwire_server::{app, AppState, Config};
 use serde_json::json;
@@ -92,22 +90,6 @@ async fn recorded_server(log: Log) -> String {
     format!("http://{address}")
 }
 
-fn policy() -> PollPolicy {
-    PollPolicy {
-        first_delay: Duration::from_millis(50),
-        min_interval: Duration::from_millis(20),
-        max_interval: Duration::from_millis(100),
-        ..PollPolicy::default()
-    }
-}
-
-fn deploy() -> Vec<(String, String)> {
-    [("zoneid", ids::ZONE), ("serviceofferingid", ids::SMALL), ("templateid", ids::TEMPLATE)]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
 fn assert_clean(what: &str, text: &str, secrets: &[&str]) {
     for secret in secrets {
         assert!(!text.contains(secret), "{what} shows a secret ({secret}): {text}");
@@ -125,10 +107,10 @@ async fn what_the_sdk_sends_shows_and_reports_carries_no_secret() {
     for format in [Format::Json, Format::Xml] {
         let credentials =
             Credentials::ApiKey(ApiKeyCredentials { api_key: API_KEY.into(), secret_key: SECRET_KEY.into() });
-        let config = ClientConfig { credentials, format, policy: policy(), ..ClientConfig::new(&endpoint) };
+        let config = ClientConfig { credentials, format, policy: fast_policy(), ..ClientConfig::new(&endpoint) };
         shown.push(format!("{config:?}"));
         let client = JobClient::new(config).unwrap();
-        let job = client.submit("deployVirtualMachine", &deploy()).await.unwrap();
+        let job = client.submit("deployVirtualMachine", &deploy_params(ids::SMALL)).await.unwrap();
         client.wait(&job.job_id, |s| shown.push(format!("{s:?}"))).await.unwrap();
         client.watch(std::slice::from_ref(&job), |_| {}).await.unwrap();
         client.call_value("listZones", &[]).await.unwrap();
@@ -150,10 +132,10 @@ async fn what_the_sdk_sends_shows_and_reports_carries_no_secret() {
             domain: String::new(),
         })
     };
-    let config = ClientConfig { credentials: session(PASSWORD), policy: policy(), ..ClientConfig::new(&endpoint) };
+    let config = ClientConfig { credentials: session(PASSWORD), policy: fast_policy(), ..ClientConfig::new(&endpoint) };
     shown.push(format!("{config:?}"));
     let client = JobClient::new(config).unwrap();
-    let job = client.submit("deployVirtualMachine", &deploy()).await.unwrap();
+    let job = client.submit("deployVirtualMachine", &deploy_params(ids::SMALL)).await.unwrap();
     client.wait(&job.job_id, |_| {}).await.unwrap();
     shown.push(format!("{client:?}")); // logged in: session key and cookies held
     client.logout().await.unwrap();
@@ -164,7 +146,7 @@ async fn what_the_sdk_sends_shows_and_reports_carries_no_secret() {
     shown.push(format!("{error} {error:?}"));
 
     // CLM: token login, a held operation, an async one, its result; then a refused login.
-    let config = ClmConfig { policy: policy(), long_poll_secs: None, ..ClmConfig::new(&base, "demo", PASSWORD) };
+    let config = ClmConfig { policy: fast_policy(), long_poll_secs: None, ..ClmConfig::new(&base, "demo", PASSWORD) };
     shown.push(format!("{config:?}"));
     let clm = ClmClient::new(config).unwrap();
     clm.run("ComputeContainer", json!({"name": "secret-test"}), 5, |_| {}).await.unwrap();

@@ -563,7 +563,7 @@ impl JobSource for ClmClient {
     ) -> Result<(JobSnapshot, bool)> {
         let url = self.url(&status_path(job_id).map_err(|error| Error::InvalidArgument(error.to_string()))?)?;
         let mut call = Call::get(url);
-        call.headers.extend(wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))));
+        call.headers.extend(transport::prefer_wait(wait_secs));
         self.exchange(&call, on_delay, |response| {
             Ok((parse_task_status(&response.body)?.to_snapshot(), response.wait_applied()))
         })

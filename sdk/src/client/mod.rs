@@ -598,8 +598,7 @@ impl JobSource for JobClient {
         wait_secs: Option<u32>,
         on_delay: driver::OnDelay<'_>,
     ) -> Result<(JobSnapshot, bool)> {
-        let headers: Vec<(String, String)> =
-            wait_secs.map(|s| ("Prefer".to_owned(), format!("wait={s}"))).into_iter().collect();
+        let headers: Vec<(String, String)> = transport::prefer_wait(wait_secs).into_iter().collect();
         let (envelope, response) = self.exchange(&Request::query_async_job_result(job_id), &headers, on_delay).await?;
         Ok((cloudstack::parse_job_status(&envelope)?, response.wait_applied()))
     }

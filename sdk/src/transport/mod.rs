@@ -36,6 +36,12 @@ pub struct HttpRequest {
     pub body: Option<String>,
 }
 
+/// The header asking the server to hold a request up to `secs` seconds (RFC 7240 `Prefer:
+/// wait=N`), when given.
+pub fn prefer_wait(secs: Option<u32>) -> Option<(String, String)> {
+    secs.map(|secs| ("Prefer".to_owned(), format!("wait={secs}")))
+}
+
 /// A response, plain data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {

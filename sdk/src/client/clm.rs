@@ -122,7 +122,6 @@ struct ClmState {
     token: Option<AuthToken>,
     transaction_id: Option<String>,
     logins: u64,
-    learner: DurationLearner,
 }
 
 /// A client of one CLM server. Clones share the session (token), the learned job durations and
@@ -135,6 +134,8 @@ pub struct ClmClient {
     /// `base_url` with a trailing slash, so [`resolve`] keeps its last segment (a gateway prefix).
     base: Arc<str>,
     state: Arc<Mutex<ClmState>>,
+    /// Durations of finished tasks, by operation.
+    learner: Arc<Mutex<DurationLearner>>,
     requests: Arc<AtomicU64>,
     /// Waits in flight, by task id.
     waits: Arc<Flights<JobSnapshot>>,
@@ -161,6 +162,7 @@ impl ClmClient {
             config: Arc::new(config),
             base: base.into(),
             state: Arc::default(),
+            learner: Arc::default(),
             requests: Arc::default(),
             waits: Arc::default(),
             polls: Arc::default(),
@@ -547,27 +549,38 @@ impl JobSource for ClmClient {
         self.config.long_poll_secs
     }
 
-    fn with_learner<R>(&self, f: impl FnOnce(&mut DurationLearner) -> R) -> R {
-        f(&mut self.state().learner)
+    fn learner(&self) -> &Mutex<DurationLearner> {
+        &self.learner
     }
 
     fn polls(&self) -> &Flights<(JobSnapshot, bool)> {
         &self.polls
     }
 
-    async fn poll_once(
-        &self,
-        job_id: &str,
+    fn poll_once<'a>(
+        &'a self,
+        job_id: &'a str,
         wait_secs: Option<u32>,
-        on_delay: OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)> {
-        let url = self.url(&status_path(job_id).map_err(|error| Error::InvalidArgument(error.to_string()))?)?;
-        let mut call = Call::get(url);
-        call.headers.extend(transport::prefer_wait(wait_secs));
-        self.exchange(&call, on_delay, |response| {
-            Ok((parse_task_status(&response.body)?.to_snapshot(), response.wait_applied()))
+        on_delay: OnDelay<'a>,
+    ) -> driver::Boxed<'a, Result<(JobSnapshot, bool)>> {
+        Box::pin(async move {
+            let url = self.url(&status_path(job_id).map_err(|error| Error::InvalidArgument(error.to_string()))?)?;
+            let mut call = Call::get(url);
+            call.headers.extend(transport::prefer_wait(wait_secs));
+            self.exchange(&call, on_delay, |response| {
+                Ok((parse_task_status(&response.body)?.to_snapshot(), response.wait_applied()))
+            })
+            .await
         })
-        .await
+    }
+
+    fn poll_status<'a>(
+        &'a self,
+        job_id: &'a str,
+        wait_secs: Option<u32>,
+        on_delay: OnDelay<'a>,
+    ) -> driver::Boxed<'a, Result<(JobSnapshot, bool)>> {
+        Box::pin(driver::shared_poll(self, job_id, wait_secs, on_delay))
     }
 }
 

@@ -8,7 +8,8 @@
 //! renewed) stay with each client; the decisions come from the sans-IO [`crate::engine`].
 
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
+use std::sync::{Mutex, MutexGuard};
 use std::task::Poll;
 
 use crate::engine::{
@@ -22,7 +23,7 @@ use crate::transport::{self, HttpResponse, TransportError};
 
 use super::share::{self, shared, Flights};
 use super::sweep::Registration;
-use super::{SubmittedJob, WaitEvent};
+use super::{MaybeSync, SubmittedJob, WaitEvent};
 
 /// Where a request's delays are reported: how long, why, after how many failures in a row.
 /// Natively the callbacks are `Send`, so that a wait's future is (see [`super::MaybeSend`]).
@@ -159,8 +160,16 @@ pub(crate) fn job_failed(job_id: &str, snapshot: &JobSnapshot) -> Error {
     Error::JobFailed { job_id: job_id.into(), error, raw: Box::new(snapshot.raw.clone()) }
 }
 
-/// A client that can ask for a job's status: what [`wait_job`] needs.
-pub(crate) trait JobSource {
+/// A future of a [`JobSource`]: boxed, so the source can be a `dyn` and the wait code below is
+/// compiled once for both clients (the package's size); `Send` natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+#[cfg(target_arch = "wasm32")]
+pub(crate) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A client that can ask for a job's status: what [`wait_job`] needs. Used as `dyn JobSource`
+/// (see [`Boxed`]); `Sync` natively, so a wait holding one is `Send`.
+pub(crate) trait JobSource: MaybeSync {
     /// When to poll and for how long.
     fn policy(&self) -> &PollPolicy;
 
@@ -173,8 +182,8 @@ pub(crate) trait JobSource {
         None
     }
 
-    /// Runs `f` on the client's learned job durations (shared by its clones).
-    fn with_learner<R>(&self, f: impl FnOnce(&mut DurationLearner) -> R) -> R;
+    /// The client's learned job durations (shared by its clones); see [`learner`].
+    fn learner(&self) -> &Mutex<DurationLearner>;
 
     /// The client's status requests in flight (shared by its clones), for [`shared_poll`].
     fn polls(&self) -> &Flights<(JobSnapshot, bool)>;
@@ -182,22 +191,20 @@ pub(crate) trait JobSource {
     /// One status request (transient failures retried, their delays reported to `on_delay`),
     /// asking the server to hold it `wait_secs` when given; also says whether the server
     /// honoured that (`Preference-Applied`). Not shared: see [`shared_poll`].
-    async fn poll_once(
-        &self,
-        job_id: &str,
+    fn poll_once<'a>(
+        &'a self,
+        job_id: &'a str,
         wait_secs: Option<u32>,
-        on_delay: OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)>;
+        on_delay: OnDelay<'a>,
+    ) -> Boxed<'a, Result<(JobSnapshot, bool)>>;
 
-    /// The status a wait asks for: by default [`shared_poll`].
-    async fn poll_status(
-        &self,
-        job_id: &str,
+    /// The status a wait asks for: [`shared_poll`], or a cheaper way the client has.
+    fn poll_status<'a>(
+        &'a self,
+        job_id: &'a str,
         wait_secs: Option<u32>,
-        on_delay: OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)> {
-        shared_poll(self, job_id, wait_secs, on_delay).await
-    }
+        on_delay: OnDelay<'a>,
+    ) -> Boxed<'a, Result<(JobSnapshot, bool)>>;
 
     /// Counts the job's wait in for polls shared with other waiting jobs (see
     /// [`super::sweep`]) while the registration lives; `None` where polls are not shared.
@@ -206,10 +213,11 @@ pub(crate) trait JobSource {
         None
     }
 
-    /// The next status another job's shared poll brings for this job (never, by default).
-    async fn listed(&self, job_id: &str) -> JobSnapshot {
+    /// The next status another job's shared poll brings for this job; `None` where polls are
+    /// not shared (then nothing ever comes).
+    fn listed<'a>(&'a self, job_id: &'a str) -> Option<Boxed<'a, JobSnapshot>> {
         let _ = job_id;
-        std::future::pending().await
+        None
     }
 
     /// Every status the wait sees (shared polls keep the job's creation time).
@@ -218,10 +226,15 @@ pub(crate) trait JobSource {
     }
 }
 
+/// `source`'s learned durations, locked.
+pub(crate) fn learner(source: &dyn JobSource) -> MutexGuard<'_, DurationLearner> {
+    source.learner().lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// One status request ([`JobSource::poll_once`]), unless the same one is already in flight
 /// (another caller's poll or wait of the job): then its answer is shared.
-pub(crate) async fn shared_poll<S: JobSource + ?Sized>(
-    source: &S,
+pub(crate) async fn shared_poll(
+    source: &dyn JobSource,
     job_id: &str,
     wait_secs: Option<u32>,
     on_delay: OnDelay<'_>,
@@ -238,9 +251,12 @@ pub(crate) async fn shared_poll<S: JobSource + ?Sized>(
 const LISTING_STANDS_IN: Duration = Duration::from_millis(300);
 
 /// Sleeps `delay`, or less when another job's shared poll brings this job's status first.
-async fn sleep_or_listed<S: JobSource>(source: &S, job_id: &str, delay: Duration) -> Option<JobSnapshot> {
+async fn sleep_or_listed(source: &dyn JobSource, job_id: &str, delay: Duration) -> Option<JobSnapshot> {
     let mut sleeping = pin!(transport::sleep(delay));
-    let mut listed = pin!(source.listed(job_id));
+    let Some(mut listed) = source.listed(job_id) else {
+        sleeping.await;
+        return None;
+    };
     poll_fn(|cx| {
         if let Poll::Ready(snapshot) = listed.as_mut().poll(cx) {
             return Poll::Ready(Some(snapshot));
@@ -254,8 +270,8 @@ async fn sleep_or_listed<S: JobSource>(source: &S, job_id: &str, delay: Duration
 /// [`JobClient::wait_job`](super::JobClient::wait_job)). Each wait keeps its own deadline: one
 /// that joined another's wait late does not end with that wait's timeout, but goes on (leading
 /// now) until its own deadline passes.
-pub(crate) async fn shared_wait<S: JobSource>(
-    source: &S,
+pub(crate) async fn shared_wait(
+    source: &dyn JobSource,
     waits: &Flights<JobSnapshot>,
     job: &SubmittedJob,
     on_event: OnEvent<'_>,
@@ -271,8 +287,8 @@ pub(crate) async fn shared_wait<S: JobSource>(
 
 /// [`shared_wait`] for a job known by its id only, reporting just the statuses: what both
 /// clients' `wait(job_id, on_update)` do.
-pub(crate) async fn wait_by_id<S: JobSource>(
-    source: &S,
+pub(crate) async fn wait_by_id(
+    source: &dyn JobSource,
     waits: &Flights<JobSnapshot>,
     job_id: &str,
     on_update: OnUpdate<'_>,
@@ -300,8 +316,8 @@ fn deadline_passed(policy: &PollPolicy, started: Instant) -> bool {
 /// [`Error::JobFailed`] when the job fails or is cancelled, [`Error::WaitTimedOut`] when the
 /// policy's deadline passes (the job may still run; the handle stays usable), or a
 /// transport/protocol error after the retry budget.
-pub(crate) async fn wait_job<S: JobSource>(
-    source: &S,
+pub(crate) async fn wait_job(
+    source: &dyn JobSource,
     job: &SubmittedJob,
     started: Instant,
     on_event: OnEvent<'_>,
@@ -359,7 +375,7 @@ pub(crate) async fn wait_job<S: JobSource>(
         on_event(WaitEvent::Status(&snapshot));
         if snapshot.state.is_terminal() {
             let took = took(job, started);
-            source.with_learner(|learner| learner.observe_finish(&job.command, took, seen_pending));
+            learner(source).observe_finish(&job.command, took, seen_pending);
         }
         seen_pending = seen_pending || snapshot.state == JobState::Pending;
         if snapshot.state == JobState::Pending {
@@ -380,9 +396,11 @@ pub(crate) async fn wait_job<S: JobSource>(
 /// The schedule of one wait: the first poll after the command's configured initial delay, else
 /// the learned one, else the policy's; the job's age (when its submit was seen) so progress and
 /// the learned window count from the submit.
-fn schedule<S: JobSource>(source: &S, job: &SubmittedJob, started: Instant) -> Waiter {
-    let (first, expected) = source
-        .with_learner(|learner| (planned_first_poll(source, learner, job, started), learner.expected(&job.command)));
+fn schedule(source: &dyn JobSource, job: &SubmittedJob, started: Instant) -> Waiter {
+    let (first, expected) = {
+        let learner = learner(source);
+        (planned_first_poll(source, &learner, job, started), learner.expected(&job.command))
+    };
     let mut waiter = Waiter::new(source.policy().clone(), started);
     if let Some(age) = age(job, started) {
         waiter = waiter.job_age(age);
@@ -399,8 +417,8 @@ fn schedule<S: JobSource>(source: &S, job: &SubmittedJob, started: Instant) -> W
 /// Where `job`'s first poll goes, counted from `started` (when its wait or watch began): the
 /// command's configured initial delay, else the one learned from earlier jobs, each less the
 /// time since the submit; `None` when neither is known (the policy's first delay applies).
-pub(crate) fn planned_first_poll<S: JobSource>(
-    source: &S,
+pub(crate) fn planned_first_poll(
+    source: &dyn JobSource,
     learner: &DurationLearner,
     job: &SubmittedJob,
     started: Instant,

@@ -44,6 +44,17 @@ pub trait MaybeSend {}
 #[cfg(target_arch = "wasm32")]
 impl<T: ?Sized> MaybeSend for T {}
 
+/// `Sync` natively, nothing in WebAssembly: what a wait asks of the client it borrows, so that
+/// natively the wait is `Send`.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) trait MaybeSync: Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Sync + ?Sized> MaybeSync for T {}
+#[cfg(target_arch = "wasm32")]
+pub(crate) trait MaybeSync {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSync for T {}
+
 /// API key and secret key for signed requests.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKeyCredentials {
@@ -164,7 +175,6 @@ pub enum WaitEvent<'a> {
 struct SessionState {
     session_key: Option<String>,
     jar: CookieJar,
-    learner: DurationLearner,
     /// A call is logging in: the others wait for its session instead of logging in too (each
     /// login replaces the cookies, so concurrent logins would refuse each other's requests).
     logging_in: bool,
@@ -191,7 +201,6 @@ impl std::fmt::Debug for SessionState {
         f.debug_struct("SessionState")
             .field("logged_in", &self.session_key.is_some())
             .field("cookies", &self.jar.header().is_some())
-            .field("learner", &self.learner)
             .finish()
     }
 }
@@ -204,6 +213,8 @@ pub struct JobClient {
     /// Shared, not copied, by clones (every JS `Job` handle holds one).
     config: Arc<ClientConfig>,
     session: Arc<Mutex<SessionState>>,
+    /// Durations of finished jobs, by command.
+    learner: Arc<Mutex<DurationLearner>>,
     requests: Arc<AtomicU64>,
     /// Waits in flight, by job id.
     waits: Arc<Flights<JobSnapshot>>,
@@ -235,6 +246,7 @@ impl JobClient {
         Ok(JobClient {
             config: Arc::new(config),
             session: Arc::default(),
+            learner: Arc::default(),
             requests: Arc::default(),
             waits: Arc::default(),
             polls: Arc::default(),
@@ -584,45 +596,50 @@ impl JobSource for JobClient {
         configured.filter(|(name, _)| name.eq_ignore_ascii_case(command)).map(|(_, delay)| *delay).next()
     }
 
-    fn with_learner<R>(&self, f: impl FnOnce(&mut DurationLearner) -> R) -> R {
-        f(&mut self.session().learner)
+    fn learner(&self) -> &Mutex<DurationLearner> {
+        &self.learner
     }
 
     fn polls(&self) -> &Flights<(JobSnapshot, bool)> {
         &self.polls
     }
 
-    async fn poll_once(
-        &self,
-        job_id: &str,
+    fn poll_once<'a>(
+        &'a self,
+        job_id: &'a str,
         wait_secs: Option<u32>,
-        on_delay: driver::OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)> {
-        let headers: Vec<(String, String)> = transport::prefer_wait(wait_secs).into_iter().collect();
-        let (envelope, response) = self.exchange(&Request::query_async_job_result(job_id), &headers, on_delay).await?;
-        Ok((cloudstack::parse_job_status(&envelope)?, response.wait_applied()))
+        on_delay: OnDelay<'a>,
+    ) -> driver::Boxed<'a, Result<(JobSnapshot, bool)>> {
+        Box::pin(async move {
+            let headers: Vec<(String, String)> = transport::prefer_wait(wait_secs).into_iter().collect();
+            let request = Request::query_async_job_result(job_id);
+            let (envelope, response) = self.exchange(&request, &headers, on_delay).await?;
+            Ok((cloudstack::parse_job_status(&envelope)?, response.wait_applied()))
+        })
     }
 
-    async fn poll_status(
-        &self,
-        job_id: &str,
+    fn poll_status<'a>(
+        &'a self,
+        job_id: &'a str,
         wait_secs: Option<u32>,
-        on_delay: driver::OnDelay<'_>,
-    ) -> Result<(JobSnapshot, bool)> {
-        if wait_secs.is_none() {
-            if let Some(snapshot) = self.poll_by_listing(job_id).await {
-                return Ok((snapshot, false));
+        on_delay: OnDelay<'a>,
+    ) -> driver::Boxed<'a, Result<(JobSnapshot, bool)>> {
+        Box::pin(async move {
+            if wait_secs.is_none() {
+                if let Some(snapshot) = self.poll_by_listing(job_id).await {
+                    return Ok((snapshot, false));
+                }
             }
-        }
-        driver::shared_poll(self, job_id, wait_secs, on_delay).await
+            driver::shared_poll(self, job_id, wait_secs, on_delay).await
+        })
     }
 
     fn share_polls(&self, job_id: &str) -> Option<sweep::Registration> {
         self.config.share_listings.then(|| self.sweeps.register(job_id)).flatten()
     }
 
-    async fn listed(&self, job_id: &str) -> JobSnapshot {
-        self.sweeps.news(job_id).await
+    fn listed<'a>(&'a self, job_id: &'a str) -> Option<driver::Boxed<'a, JobSnapshot>> {
+        Some(Box::pin(self.sweeps.news(job_id)))
     }
 
     fn seen(&self, snapshot: &JobSnapshot) {

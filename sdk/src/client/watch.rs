@@ -15,7 +15,7 @@ use crate::protocol::{JobSnapshot, ProtocolError};
 use crate::time::{Duration, Instant};
 use crate::transport;
 
-use super::driver::{self, JobSource, OnDelay, OnEvent};
+use super::driver::{self, OnDelay, OnEvent};
 use super::{JobClient, MaybeSend, SubmittedJob, WaitEvent};
 
 /// Longest wait between two listings (the policy's own maximum when lower). One listing serves
@@ -131,7 +131,7 @@ impl JobClient {
     /// A watch's news: learned from (a finish teaches its command's duration), then reported.
     fn report(&self, lessons: &mut Lessons<'_>, snapshot: &JobSnapshot, started: Instant, on_event: OnEvent<'_>) {
         if let Some((command, took, was_running)) = lessons.observe(snapshot, started) {
-            self.with_learner(|learner| learner.observe_finish(command, took, was_running));
+            driver::learner(self).observe_finish(command, took, was_running);
         }
         on_event(WaitEvent::Status(snapshot));
     }
@@ -141,9 +141,9 @@ impl JobClient {
     /// earliest of them; `None` (the policy's first delay) when a job's command is new or
     /// unknown.
     fn first_listing_delay(&self, jobs: &[SubmittedJob], started: Instant) -> Option<(Duration, DelayReason)> {
-        let firsts: Option<Vec<(Duration, DelayReason)>> = self.with_learner(|learner| {
-            jobs.iter().map(|job| driver::planned_first_poll(self, learner, job, started)).collect()
-        });
+        let learner = driver::learner(self);
+        let firsts: Option<Vec<(Duration, DelayReason)>> =
+            jobs.iter().map(|job| driver::planned_first_poll(self, &learner, job, started)).collect();
         firsts?.into_iter().min_by_key(|(delay, _)| *delay)
     }
 

@@ -124,6 +124,13 @@ struct ClmState {
     logins: u64,
 }
 
+/// Reads a successful answer of [`ClmClient::exchange_read`]; natively `Send`, so that the
+/// exchange's future is (see [`OnDelay`]).
+#[cfg(not(target_arch = "wasm32"))]
+type ReadAnswer<'a> = &'a mut (dyn FnMut(&HttpResponse) -> Result<()> + Send);
+#[cfg(target_arch = "wasm32")]
+type ReadAnswer<'a> = &'a mut dyn FnMut(&HttpResponse) -> Result<()>;
+
 /// A client of one CLM server. Clones share the session (token), the learned job durations and
 /// the diagnostics, and the operations in flight (concurrent waits of one task poll it once,
 /// concurrent identical status requests are sent once).
@@ -291,12 +298,25 @@ impl ClmClient {
     /// expired or was ended elsewhere). Failures are retried within
     /// [`ClmConfig::max_retries`] as `replay` allows, after the server's `Retry-After` or a
     /// short backoff, each delay reported to `on_delay`.
-    async fn exchange<T>(
+    async fn exchange<T: MaybeSend>(
         &self,
         call: &Call,
         on_delay: OnDelay<'_>,
-        parse: impl Fn(&HttpResponse) -> Result<T>,
+        parse: impl Fn(&HttpResponse) -> Result<T> + MaybeSend,
     ) -> Result<T> {
+        let mut answer = None;
+        let read = &mut answer;
+        self.exchange_read(call, on_delay, &mut move |response| {
+            *read = Some(parse(response)?);
+            Ok(())
+        })
+        .await?;
+        answer.ok_or_else(|| Error::Protocol(ProtocolError::UnexpectedShape("the answer was not read".into())))
+    }
+
+    /// [`ClmClient::exchange`] with the answer read by `read`: one copy of the exchange for
+    /// every kind of answer (the package's size).
+    async fn exchange_read(&self, call: &Call, on_delay: OnDelay<'_>, read: ReadAnswer<'_>) -> Result<()> {
         let mut logged_in_now = false;
         let mut retries = driver::Retries::new(self.config.max_retries);
         loop {
@@ -337,7 +357,7 @@ impl ClmClient {
                     return Ok(Attempt::Again);
                 }
                 let outcome =
-                    if (200..300).contains(&response.status) { parse(&response) } else { Err(refusal(&response)) };
+                    if (200..300).contains(&response.status) { read(&response) } else { Err(refusal(&response)) };
                 match outcome {
                     Ok(value) => Ok(Attempt::Done(value)),
                     Err(error) if call.replay.may_retry(Some(response.status)) => {

@@ -12,6 +12,15 @@ fn invalid(field: &'static str, value: &Value) -> ProtocolError {
     ProtocolError::InvalidField { field, value: excerpt(value) }
 }
 
+/// What a read found, or `None` with its error kept in `first` (the first one kept stays): for
+/// objects read field by field and checked once at the end.
+pub(crate) fn kept<T>(first: &mut Option<ProtocolError>, read: Result<Option<T>, ProtocolError>) -> Option<T> {
+    read.unwrap_or_else(|error| {
+        first.get_or_insert(error);
+        None
+    })
+}
+
 /// A string field; numbers are accepted and written in decimal (ids of some beans are numeric).
 pub(crate) fn string(map: &Map<String, Value>, field: &'static str) -> Result<Option<String>, ProtocolError> {
     match map.get(field) {

@@ -96,26 +96,44 @@ impl Task {
         }
         let task_internal_uuid =
             fields::string(map, "taskInternalUUID")?.ok_or(ProtocolError::MissingField("taskInternalUUID"))?;
+        // Each field read keeps the first error for the end: one check instead of an early return
+        // (and the drops of the fields read so far) after each of them.
+        let mut invalid = None;
+        let mut string = |field| fields::kept(&mut invalid, fields::string(map, field));
+        let (guid, parent_task_internal_uuid) = (string("guid"), string("parentTaskInternalUUID"));
+        let (task_state, task_sub_state) = (string("taskState"), string("taskSubState"));
+        let (creation_time, completion_time) = (string("creationTime"), string("completionTime"));
+        let (task_status_uri, task_result_uri) = (string("taskStatusURI"), string("taskResultURI"));
+        let (class_name, operation_name) = (string("className"), string("operationName"));
+        let transaction_id = string("transactionID");
+        let task_progress = fields::kept(&mut invalid, fields::float(map, "taskProgress"));
+        let mut flag = |field| fields::kept(&mut invalid, fields::boolean(map, field));
+        let (is_error, is_success, is_callout) = (flag("isError"), flag("isSuccess"), flag("isCallout"));
+        let errors = fields::kept(&mut invalid, fields::array(map, "errors").map(Some)).unwrap_or_default();
+        let results = fields::kept(&mut invalid, fields::array(map, "results").map(Some)).unwrap_or_default();
+        if let Some(error) = invalid {
+            return Err(error);
+        }
         Ok(Task {
             cloud_class,
-            guid: fields::string(map, "guid")?,
+            guid,
             task_internal_uuid,
-            parent_task_internal_uuid: fields::string(map, "parentTaskInternalUUID")?,
-            task_state: fields::string(map, "taskState")?,
-            task_sub_state: fields::string(map, "taskSubState")?,
-            task_progress: fields::float(map, "taskProgress")?,
-            creation_time: fields::string(map, "creationTime")?,
-            completion_time: fields::string(map, "completionTime")?,
-            task_status_uri: fields::string(map, "taskStatusURI")?,
-            task_result_uri: fields::string(map, "taskResultURI")?,
-            is_error: fields::boolean(map, "isError")?,
-            is_success: fields::boolean(map, "isSuccess")?,
-            is_callout: fields::boolean(map, "isCallout")?,
-            errors: fields::array(map, "errors")?,
-            results: fields::array(map, "results")?.iter().map(ResultEntry::decode).collect(),
-            class_name: fields::string(map, "className")?,
-            operation_name: fields::string(map, "operationName")?,
-            transaction_id: fields::string(map, "transactionID")?,
+            parent_task_internal_uuid,
+            task_state,
+            task_sub_state,
+            task_progress,
+            creation_time,
+            completion_time,
+            task_status_uri,
+            task_result_uri,
+            is_error,
+            is_success,
+            is_callout,
+            errors,
+            results: results.iter().map(ResultEntry::decode).collect(),
+            class_name,
+            operation_name,
+            transaction_id,
             raw: Value::Object(map.clone()),
         })
     }

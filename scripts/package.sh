@@ -111,9 +111,9 @@ const status = await job.poll();                 // { state: 'pending', progress
 const result = await job.wait({ signal, timeoutMs: 600_000, onProgress: (s) => console.log(s.progress, s.etaMs) });
 result.virtualmachine.id;                        // === job.resourceId
 const volume = await client.run('createVolume', { zoneid, diskofferingid, name }, { signal });
-const token = JSON.stringify(job);               // { jobId, resourceId, command }: resume later
+const token = JSON.stringify(job);               // { command, jobId, resourceId, submittedAt }: resume later
 await client.resume(JSON.parse(token)).wait();
-for await (const update of client.watch([job, token], { signal })) { /* every change, until all finish */ }
+for await (const update of client.watch([job, JSON.parse(token)], { signal })) { /* every change, until all finish */ }
 ```
 
 `wait()` and `run()` resolve with the job's result (CloudStack's `jobresult`, CLM's task

@@ -94,7 +94,9 @@ async function runIn(path) {
     assert.equal(run.states.at(-1), 'succeeded');
     assert.equal(run.abortedWait, 'AbortError');
     assert.equal(run.refused, 'ApiError true 432');
-    assert.deepEqual(run.token, { jobId: run.jobId, resourceId: run.resourceId, command: 'deployVirtualMachine' });
+    assert.equal(typeof run.submittedAt, 'number');
+    assert.deepEqual(run.token,
+      { jobId: run.jobId, resourceId: run.resourceId, command: 'deployVirtualMachine', submittedAt: run.submittedAt });
     // The refused `frobnicate` is the one failed request the browser may log.
     assert.deepEqual(errors.filter((e) => !/status of 432\b/.test(e)), []);
     return run;

@@ -74,7 +74,8 @@ test('a second Node process resumes the first one\'s jobs from their tokens; eac
   assert.equal(tokens.length, JOBS);
   assert.equal(new Set(tokens.map((t) => t.jobId)).size, JOBS, 'one job per submit');
   for (const token of tokens) {
-    assert.deepEqual(Object.keys(token).sort(), ['command', 'jobId', 'resourceId']);
+    assert.deepEqual(Object.keys(token).sort(), ['command', 'jobId', 'resourceId', 'submittedAt']);
+    assert.ok(token.submittedAt <= Date.now() && token.submittedAt > Date.now() - 60_000, String(token.submittedAt));
     assert.equal(token.command, 'deployVirtualMachine');
     assert.doesNotMatch(JSON.stringify(token), new RegExp(secretKey), 'no secret in a token');
   }

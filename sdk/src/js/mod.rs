@@ -17,6 +17,7 @@ use crate::client::{
 };
 use crate::engine::PollPolicy;
 use crate::protocol::Format;
+use crate::time::Instant;
 use backend::{Backend, Boxed};
 use convert::{error_to_js, to_js};
 use serde_json::Value;
@@ -131,6 +132,8 @@ export interface ResumeToken {
   jobId: string;
   resourceId?: string | null;
   command?: string;
+  /** When the submit was accepted (Unix ms): a resumed wait or watch counts from there. */
+  submittedAt?: number;
 }
 
 /** Base class of every error jobwire itself reports (stopped waits are `DOMException`s). */
@@ -343,12 +346,12 @@ impl JobClient {
         }
         let text = |key: &str| convert::string_field(&token, key, WHAT);
         let job_id = text("jobId")?.ok_or_else(|| convert::type_error(&format!("{WHAT}: missing jobId")))?;
-        let token = (job_id, text("resourceId")?, text("command")?);
-        let (job_id, resource_id, command) = token;
+        let token = (job_id, text("resourceId")?, text("command")?, submitted_at(&token, WHAT)?);
+        let (job_id, resource_id, command, submitted_at) = token;
         if job_id.is_empty() {
             return Err(convert::type_error("invalid resume token: empty jobId"));
         }
-        let submitted = SubmittedJob { job_id, resource_id, command: command.unwrap_or_default(), submitted_at: None };
+        let submitted = SubmittedJob { job_id, resource_id, command: command.unwrap_or_default(), submitted_at };
         Ok(Job { client: self.inner.clone(), submitted })
     }
 
@@ -567,7 +570,8 @@ async fn supervise(
     }
 }
 
-/// A job from a `Job` object (its `id`/`command` getters) or a resume token (`jobId`).
+/// A job from a `Job` object (its `id`/`command`/`submittedAt` getters) or a resume token
+/// (`jobId`).
 fn job_from_js(value: &JsValue) -> Result<SubmittedJob, JsValue> {
     let text = |key: &str| js_sys::Reflect::get(value, &key.into()).ok().and_then(|v| v.as_string());
     let job_id = text("jobId").or_else(|| text("id")).filter(|id| !id.is_empty());
@@ -576,13 +580,26 @@ fn job_from_js(value: &JsValue) -> Result<SubmittedJob, JsValue> {
         job_id,
         resource_id: text("resourceId"),
         command: text("command").unwrap_or_default(),
-        submitted_at: None,
+        submitted_at: submitted_at(value, "invalid job")?,
     })
 }
 
 /// Milliseconds on the page's clock.
 fn jobwire_now_ms() -> f64 {
     js_sys::Date::now()
+}
+
+/// The largest integer a double holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+
+/// The `submittedAt` of a job or resume token (Unix ms, optional) on this runtime's clock:
+/// what lets a watch or wait of a job handed over (or resumed in another page or process)
+/// count its progress and learned duration from the submit. `None` when absent, or older than
+/// this page's clock (which starts at page load); a time ahead of this clock is taken as now.
+fn submitted_at(value: &JsValue, what: &str) -> Result<Option<Instant>, JsValue> {
+    let Some(at_ms) = convert::integer_field(value, "submittedAt", MAX_SAFE_INTEGER, what)? else { return Ok(None) };
+    let ago_ms = (jobwire_now_ms() - at_ms as f64).max(0.0);
+    Ok(Instant::now().checked_sub(crate::time::Duration::from_millis(ago_ms as u64)))
 }
 
 #[wasm_bindgen]
@@ -597,6 +614,14 @@ impl Job {
     #[wasm_bindgen(getter, js_name = resourceId)]
     pub fn resource_id(&self) -> Option<String> {
         self.submitted.resource_id.clone()
+    }
+
+    /// When the server accepted the job's submit, in Unix milliseconds (`Date.now()`'s clock);
+    /// `undefined` when unknown (a job known by its id only).
+    #[wasm_bindgen(getter, js_name = submittedAt)]
+    pub fn submitted_at(&self) -> Option<f64> {
+        let at = self.submitted.submitted_at?;
+        Some((jobwire_now_ms() - at.elapsed().as_secs_f64() * 1000.0).round())
     }
 
     /// The command that started the job (empty when unknown).
@@ -633,7 +658,8 @@ impl Job {
         promise(async move { wait_for(client, submitted, WaitOptions::from_js(&options)?).await })
     }
 
-    /// `JSON.stringify(job)` gives a resume token: `{ jobId, resourceId, command }`.
+    /// `JSON.stringify(job)` gives a resume token: `{ command, jobId, resourceId, submittedAt }`
+    /// (`submittedAt` when known).
     #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "ResumeToken")]
     pub fn to_json(&self) -> Result<JsValue, JsValue> {
         // Keys in the order a JSON object map held them (alphabetical).
@@ -642,6 +668,9 @@ impl Job {
         js_sys::Reflect::set(&token, &"command".into(), &JsValue::from_str(&self.submitted.command))?;
         js_sys::Reflect::set(&token, &"jobId".into(), &JsValue::from_str(&self.submitted.job_id))?;
         js_sys::Reflect::set(&token, &"resourceId".into(), &resource_id)?;
+        if let Some(at_ms) = self.submitted_at() {
+            js_sys::Reflect::set(&token, &"submittedAt".into(), &JsValue::from_f64(at_ms))?;
+        }
         Ok(token.into())
     }
 }

@@ -31,6 +31,7 @@ export async function runJob(jobwire, search) {
     refused,
     jobId: job.id,
     resourceId: job.resourceId,
+    submittedAt: job.submittedAt,
     vmId: result?.virtualmachine?.id,
     states,
     abortedWait: await aborted,

@@ -316,7 +316,7 @@ impl JobClient {
         let client = self.inner.clone();
         promise(async move {
             let submitted = client.submit(&command, params).await?;
-            Ok(Job { client, submitted }.into())
+            Ok(Job::new(client, submitted).into())
         })
     }
 
@@ -334,7 +334,7 @@ impl JobClient {
     /// A `Job` handle for a job id obtained elsewhere.
     pub fn job(&self, #[wasm_bindgen(js_name = jobId)] job_id: String) -> Job {
         let submitted = SubmittedJob { job_id, resource_id: None, command: String::new(), submitted_at: None };
-        Job { client: self.inner.clone(), submitted }
+        Job::new(self.inner.clone(), submitted)
     }
 
     /// A `Job` handle from a resume token (`JSON.parse(JSON.stringify(job))`); throws
@@ -346,13 +346,15 @@ impl JobClient {
         }
         let text = |key: &str| convert::string_field(&token, key, WHAT);
         let job_id = text("jobId")?.ok_or_else(|| convert::type_error(&format!("{WHAT}: missing jobId")))?;
-        let token = (job_id, text("resourceId")?, text("command")?, submitted_at(&token, WHAT)?);
-        let (job_id, resource_id, command, submitted_at) = token;
+        let token = (job_id, text("resourceId")?, text("command")?, submit_time(&token, WHAT)?);
+        let (job_id, resource_id, command, at_ms) = token;
         if job_id.is_empty() {
             return Err(convert::type_error("invalid resume token: empty jobId"));
         }
+        let submitted_at = at_ms.and_then(instant_at);
         let submitted = SubmittedJob { job_id, resource_id, command: command.unwrap_or_default(), submitted_at };
-        Ok(Job { client: self.inner.clone(), submitted })
+        // The token's own time, not one recomputed from the instant: it reads back the same.
+        Ok(Job { client: self.inner.clone(), submitted, submitted_at_ms: at_ms.map(|ms| ms as f64) })
     }
 
     /// Submits an async command and waits for it: `submit` then `job.wait(options)`; resolves
@@ -432,6 +434,16 @@ impl JobClient {
 pub struct Job {
     client: Backend,
     submitted: SubmittedJob,
+    /// `submittedAt`: worked out once, so every read gives the same number.
+    submitted_at_ms: Option<f64>,
+}
+
+impl Job {
+    fn new(client: Backend, submitted: SubmittedJob) -> Self {
+        let submitted_at_ms =
+            submitted.submitted_at.map(|at| (jobwire_now_ms() - at.elapsed().as_secs_f64() * 1000.0).round());
+        Job { client, submitted, submitted_at_ms }
+    }
 }
 
 /// What `wait` takes: a progress callback, or `{ signal, timeoutMs, onProgress, onDelay }`.
@@ -580,7 +592,7 @@ fn job_from_js(value: &JsValue) -> Result<SubmittedJob, JsValue> {
         job_id,
         resource_id: text("resourceId"),
         command: text("command").unwrap_or_default(),
-        submitted_at: submitted_at(value, "invalid job")?,
+        submitted_at: submit_time(value, "invalid job")?.and_then(instant_at),
     })
 }
 
@@ -592,14 +604,18 @@ fn jobwire_now_ms() -> f64 {
 /// The largest integer a double holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
-/// The `submittedAt` of a job or resume token (Unix ms, optional) on this runtime's clock:
-/// what lets a watch or wait of a job handed over (or resumed in another page or process)
-/// count its progress and learned duration from the submit. `None` when absent, or older than
-/// this page's clock (which starts at page load); a time ahead of this clock is taken as now.
-fn submitted_at(value: &JsValue, what: &str) -> Result<Option<Instant>, JsValue> {
-    let Some(at_ms) = convert::integer_field(value, "submittedAt", MAX_SAFE_INTEGER, what)? else { return Ok(None) };
+/// The `submittedAt` of a job or resume token (Unix ms, optional): what lets a watch or wait of
+/// a job handed over (or resumed in another page or process) count its progress and learned
+/// duration from the submit.
+fn submit_time(value: &JsValue, what: &str) -> Result<Option<u64>, JsValue> {
+    convert::integer_field(value, "submittedAt", MAX_SAFE_INTEGER, what)
+}
+
+/// `at_ms` (Unix ms) on this runtime's clock; `None` when older than that clock (a page's starts
+/// at page load). A time ahead of the clock is taken as now.
+fn instant_at(at_ms: u64) -> Option<Instant> {
     let ago_ms = (jobwire_now_ms() - at_ms as f64).max(0.0);
-    Ok(Instant::now().checked_sub(crate::time::Duration::from_millis(ago_ms as u64)))
+    Instant::now().checked_sub(crate::time::Duration::from_millis(ago_ms as u64))
 }
 
 #[wasm_bindgen]
@@ -620,8 +636,7 @@ impl Job {
     /// `undefined` when unknown (a job known by its id only).
     #[wasm_bindgen(getter, js_name = submittedAt)]
     pub fn submitted_at(&self) -> Option<f64> {
-        let at = self.submitted.submitted_at?;
-        Some((jobwire_now_ms() - at.elapsed().as_secs_f64() * 1000.0).round())
+        self.submitted_at_ms
     }
 
     /// The command that started the job (empty when unknown).

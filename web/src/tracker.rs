@@ -118,6 +118,7 @@ pub struct Dashboard {
     dirty: StoredValue<bool>,
     persist_dirty: StoredValue<bool>,
     restart_scheduled: StoredValue<bool>,
+    flush_scheduled: StoredValue<bool>,
     watch: StoredValue<Option<AbortHandle>>,
     stopper: StoredValue<Option<Box<dyn FnOnce() + Send + Sync>>>,
     requests_seen: StoredValue<u64>,
@@ -152,6 +153,7 @@ impl Dashboard {
             dirty: StoredValue::new(false),
             persist_dirty: StoredValue::new(false),
             restart_scheduled: StoredValue::new(false),
+            flush_scheduled: StoredValue::new(false),
             watch: StoredValue::new(None),
             stopper: StoredValue::new(None),
             requests_seen: StoredValue::new(0),
@@ -266,8 +268,10 @@ impl Dashboard {
             self.dirty.set_value(true);
         }
         if finished.is_some() {
-            // Saved as finished, so a reload does not announce it again.
+            // Saved as finished, so a reload does not announce it again; and counted at once, so
+            // the overview never shows a job pending that its row and toast show finished.
             self.persist_dirty.set_value(true);
+            self.schedule_flush();
         }
         if let (Some(state), Some(callback)) = (finished, self.on_finish.get_value()) {
             callback.run(Finished { id: snapshot.job_id.clone(), command, state });
@@ -315,6 +319,22 @@ impl Dashboard {
                 .collect()
         });
         save_jobs(&key, &stored);
+    }
+
+    /// Flushes as soon as the current task ends (many finishes of one listing flush once).
+    fn schedule_flush(&self) {
+        if self.flush_scheduled.get_value() {
+            return;
+        }
+        self.flush_scheduled.set_value(true);
+        let this = *self;
+        set_timeout(
+            move || {
+                this.flush_scheduled.set_value(false);
+                this.flush();
+            },
+            std::time::Duration::ZERO,
+        );
     }
 
     /// Restarts the watch soon (many adds in a row restart it once).

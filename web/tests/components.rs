@@ -1,6 +1,6 @@
 //! Component tests in headless Chromium: the virtualized table, filters and sort, the connect
-//! form's remember rule, remembered keys in localStorage, toasts, and the
-//! result tree's text-only rendering.
+//! form's remember rule, remembered keys in localStorage, toasts, the overview's counts after a
+//! finish, and the result tree's text-only rendering.
 #![cfg(target_arch = "wasm32")]
 
 use jobwire::time::Duration;
@@ -301,5 +301,42 @@ async fn finished_jobs_become_toasts_as_text() {
     assert_eq!(root.query_selector_all("img").expect("query").length(), 0, "no element made from text");
     let region = root.query_selector("[data-testid=toasts]").ok().flatten().expect("region");
     assert_eq!(region.get_attribute("aria-live").as_deref(), Some("polite"));
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn a_finish_is_counted_at_once_not_at_the_next_periodic_flush() {
+    use jobwire::JobSnapshot;
+    use jobwire_web::components::overview::Overview;
+    use jobwire_web::tracker::Dashboard;
+
+    let root = container();
+    // Not started: no periodic flush, so only what a finish itself does can update the counts.
+    let dash = Dashboard::new();
+    dash.add_now(vec![row(1, "deployVirtualMachine", JobState::Pending)]);
+    let (jobs, revision, now_ms) = (dash.jobs, dash.revision, dash.now_ms);
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        view! { <Overview jobs=jobs.into() revision=revision.into() now_ms=now_ms.into() /> }
+    });
+    let count = |label: &str| {
+        let found = root.query_selector(&format!("[data-testid=count-{label}]")).ok().flatten();
+        found.and_then(|n| n.text_content()).unwrap_or_default()
+    };
+    settle().await;
+    assert_eq!((count("pending"), count("succeeded")), ("1".into(), "0".into()));
+    dash.on_snapshot(&JobSnapshot {
+        job_id: "job-00001".into(),
+        state: JobState::Succeeded,
+        progress: None,
+        result_code: Some(0),
+        result: None,
+        error: None,
+        command: None,
+        created: None,
+        completed: None,
+        raw: serde_json::Value::Null,
+    });
+    settle().await;
+    assert_eq!((count("pending"), count("succeeded")), ("0".into(), "1".into()));
     drop(handle);
 }

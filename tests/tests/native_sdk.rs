@@ -231,6 +231,38 @@ async fn a_watch_lists_no_sooner_than_the_jobs_progress_lets_one_finish() {
 }
 
 #[tokio::test]
+async fn a_watch_lists_by_the_first_finish_its_jobs_progress_promises_not_after_a_long_backoff() {
+    // First listing after 0.5 s, then 3 s apart by the policy; the 2 s jobs read ~25 % at the
+    // first listing, which says one of them is done by ~2 s: the next listing goes then (at
+    // least 1 s after the last), not at 3.5 s.
+    let policy = PollPolicy {
+        first_delay: Duration::from_millis(500),
+        min_interval: Duration::from_secs(3),
+        max_interval: Duration::from_secs(3),
+        ..PollPolicy::default()
+    };
+    let endpoint = start_server(2000).await.expect("server starts");
+    let client = JobClient::new(ClientConfig { policy, ..config(endpoint, demo_api_key(), Format::Json) }).unwrap();
+    let jobs = deploy_three(&client).await;
+    let started = std::time::Instant::now();
+    let mut delays = Vec::new();
+    let finals = client
+        .watch_events(&jobs, |event| {
+            if let WaitEvent::Delay { delay, reason, .. } = event {
+                delays.push((delay, reason));
+            }
+        })
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    assert_eq!(delays.len(), 2, "one listing to read the progress, one to see the finishes: {delays:?}");
+    assert_eq!(delays[1].1, DelayReason::Eta, "{delays:?}");
+    assert!(delays[1].0 >= Duration::from_millis(900) && delays[1].0 < Duration::from_secs(2), "{delays:?}");
+    assert!(took < std::time::Duration::from_millis(3000), "finish seen after {took:?}");
+}
+
+#[tokio::test]
 async fn a_watch_of_long_jobs_still_lists_every_10_s() {
     // 60 s jobs read 0 % for their first 0.6 s (ticks of 100 ms then); the first reading of 1 %
     // puts the earliest finish near 60 s, but the watch comes back after 10 s so the progress

@@ -6,7 +6,8 @@
 //! Like single waits, a watch learns from the jobs it sees finish, its first listing waits for
 //! the earliest window in which a job's command usually finishes, and it lists no sooner than
 //! the earliest finish the jobs' progress allows (a batch of long jobs is not listed every few
-//! seconds for minutes just to read their progress).
+//! seconds for minutes just to read their progress). A small watch also lists no later than the
+//! first finish that progress promises, however long its backoff has grown.
 
 use crate::engine::{worth_listing, BatchEta, BatchTracker, DelayReason, Paging, WaitStep, Waiter, LISTING_PAGE_SIZE};
 use crate::error::{Error, Result};
@@ -27,6 +28,19 @@ const MAX_TICK_INTERVAL: Duration = Duration::from_secs(3);
 /// watch lists at least this often while they run, so the progress it reports (a dashboard's
 /// bars) still moves.
 const MAX_ETA_WAIT: Duration = Duration::from_secs(10);
+
+/// Listings aimed at the first finish the jobs' progress promised that found none, after which
+/// that promise no longer shortens a tick (progress that is not linear in time).
+const MAX_AIMED_MISSES: u32 = 2;
+
+/// Shortest tick aimed at the promised first finish.
+const MIN_AIMED_TICK: Duration = Duration::from_secs(1);
+
+/// Most unfinished jobs for which ticks are aimed at the promised first finish. In a larger
+/// watch some job is due at nearly every tick, so aiming would only add listings (measured with
+/// 1,000 jobs: 1.2–1.3 instead of 1.0 requests/s), while its ticks, at most 3 s apart
+/// ([`MAX_TICK_INTERVAL`]), already see finishes about a second late.
+const AIMED_MAX_UNFINISHED: usize = 100;
 
 impl JobClient {
     /// Follows `jobs` until every one has finished, calling `on_update` with each change (first
@@ -78,6 +92,7 @@ impl JobClient {
         let mut lessons = Lessons::new(jobs);
         let mut tick_started = started;
         let mut per_job = false;
+        let mut aimed_misses = 0;
         while !tracker.is_done() {
             // The delay counts from the start of the previous listing: a listing that takes a
             // while (many pages, or paced under a server's throttling) is not followed by the
@@ -85,18 +100,27 @@ impl JobClient {
             let eta = etas
                 .earliest_finish()
                 .map(|at| (at.saturating_duration_since(tick_started).min(MAX_ETA_WAIT), DelayReason::Eta));
-            match waiter.next_with_hint(tick_started, fastrand::f64(), eta) {
+            let aimed = match waiter.next_with_hint(tick_started, fastrand::f64(), eta) {
                 WaitStep::GiveUp => {
                     let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     return Err(Error::WaitTimedOut { job_id: "batch".into(), waited_ms });
                 }
                 WaitStep::PollAt(at, reason) => {
+                    // No later than the first job should have finished by its progress: a long
+                    // backoff would otherwise leave that finish unseen for most of a tick.
+                    let aiming =
+                        aimed_misses < MAX_AIMED_MISSES && tracker.unfinished().nth(AIMED_MAX_UNFINISHED).is_none();
+                    let due = etas.first_finish_by().filter(|_| aiming);
+                    let due = due.map(|by| by.max(tick_started + MIN_AIMED_TICK)).filter(|due| *due < at);
+                    let (at, reason) = due.map_or((at, reason), |due| (due, DelayReason::Eta));
                     let delay = at.saturating_duration_since(Instant::now());
                     on_event(WaitEvent::Delay { delay, reason, retries: 0 });
                     transport::sleep(delay).await;
+                    due.is_some()
                 }
-            }
+            };
             tick_started = Instant::now();
+            let unfinished_before = tracker.unfinished().count();
             // Once a listing showed mostly other jobs, the few left are asked for one by one
             // (for the rest of the watch: fewer of its own only make a listing worse).
             let missing = if per_job {
@@ -122,6 +146,9 @@ impl JobClient {
                 if let Some(news) = tracker.observe(&snapshot) {
                     self.report(&mut lessons, &news, started, on_event);
                 }
+            }
+            if aimed && tracker.unfinished().count() == unfinished_before {
+                aimed_misses += 1;
             }
         }
         // In the order given; a duplicate's final snapshot was taken by its first occurrence.

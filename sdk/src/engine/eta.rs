@@ -143,6 +143,16 @@ impl BatchEta {
     }
 }
 
+impl BatchEta {
+    /// By when the first of the unfinished jobs should have finished, by their progress: the
+    /// soonest of their latest estimates. `None` as for [`BatchEta::earliest_finish`].
+    pub fn first_finish_by(&self) -> Option<Instant> {
+        self.earliest_finish()?;
+        let unfinished = self.jobs.iter().filter(|(_, _, finished)| !finished);
+        unfinished.filter_map(|(_, estimate, _)| estimate.finish().map(|(_, latest)| latest)).min()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     // In wasm the same tests run in headless Chromium (`./dev test`).
@@ -199,6 +209,23 @@ mod tests {
         assert!((secs(origin, soonest) - (1.0 + 89.0 / 11.0)).abs() < 1e-6);
         batch.observe(origin + Duration::from_secs(10), &snapshot("a", JobState::Failed, None));
         assert_eq!(batch.earliest_finish(), None, "nothing left to wait for");
+    }
+
+    #[test]
+    fn the_first_finish_is_due_by_the_soonest_latest_estimate() {
+        let origin = Instant::now();
+        let age = Some(Duration::ZERO);
+        let mut batch = BatchEta::new(origin, [("a".to_owned(), age), ("b".to_owned(), age)]);
+        let at = origin + Duration::from_secs(1);
+        batch.observe(at, &snapshot("a", JobState::Pending, Some(10.0)));
+        assert_eq!(batch.first_finish_by(), None, "b has no estimate yet");
+        batch.observe(at, &snapshot("b", JobState::Pending, Some(50.0)));
+        // b: 50 % after 1 s is done by 1 + 50/50 s at the latest; a (10 %) by 1 + 90/10 s.
+        let by = batch.first_finish_by().expect("both estimated");
+        assert!((secs(origin, by) - 2.0).abs() < 1e-6);
+        batch.observe(origin + Duration::from_secs(2), &snapshot("b", JobState::Succeeded, None));
+        let by = batch.first_finish_by().expect("a is estimated");
+        assert!((secs(origin, by) - 10.0).abs() < 1e-6);
     }
 
     #[test]

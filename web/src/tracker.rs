@@ -323,34 +323,14 @@ impl Dashboard {
 
     /// Flushes as soon as the current task ends (many finishes of one listing flush once).
     fn schedule_flush(&self) {
-        if self.flush_scheduled.get_value() {
-            return;
-        }
-        self.flush_scheduled.set_value(true);
         let this = *self;
-        set_timeout(
-            move || {
-                this.flush_scheduled.set_value(false);
-                this.flush();
-            },
-            std::time::Duration::ZERO,
-        );
+        once_after(self.flush_scheduled, std::time::Duration::ZERO, move || this.flush());
     }
 
     /// Restarts the watch soon (many adds in a row restart it once).
     pub fn schedule_watch(&self) {
-        if self.restart_scheduled.get_value() {
-            return;
-        }
-        self.restart_scheduled.set_value(true);
         let this = *self;
-        set_timeout(
-            move || {
-                this.restart_scheduled.set_value(false);
-                this.restart_watch();
-            },
-            std::time::Duration::from_millis(30),
-        );
+        once_after(self.restart_scheduled, std::time::Duration::from_millis(30), move || this.restart_watch());
     }
 
     fn unfinished(&self) -> Vec<SubmittedJob> {
@@ -444,4 +424,20 @@ impl Dashboard {
             }
         }
     }
+}
+
+/// Runs `action` after `delay`, unless a run marked by `scheduled` is already waiting: many
+/// requests in a row make one run.
+fn once_after(scheduled: StoredValue<bool>, delay: std::time::Duration, action: impl FnOnce() + 'static) {
+    if scheduled.get_value() {
+        return;
+    }
+    scheduled.set_value(true);
+    set_timeout(
+        move || {
+            scheduled.set_value(false);
+            action();
+        },
+        delay,
+    );
 }

@@ -179,11 +179,13 @@ pub(super) fn js_number_text(number: f64) -> String {
     crate::protocol::json::float_text(number)
 }
 
+/// The largest integer a double holds exactly (`Number.MAX_SAFE_INTEGER`).
+pub(super) const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+
 /// A number as a parameter value: safe integers as integers (`-0` is `0`), other finite
 /// numbers as JavaScript writes them (`String(n)`), `None` for NaN and the infinities.
 fn number_text(number: f64) -> Option<String> {
-    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-    if number.fract() == 0.0 && number.abs() <= MAX_SAFE {
+    if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER as f64 {
         return Some((number as i64).to_string());
     }
     number.is_finite().then(|| js_number_text(number))

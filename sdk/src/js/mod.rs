@@ -92,7 +92,7 @@ impl ClientOptions {
             response: text("response")?,
             long_poll_secs: int("longPollSecs", u32_max)?.map(|n| n as u32),
             max_retries: int("maxRetries", u32_max)?.map(|n| n as u32),
-            deadline_ms: int("deadlineMs", 9_007_199_254_740_991)?,
+            deadline_ms: int("deadlineMs", convert::MAX_SAFE_INTEGER)?,
             protocol: text("protocol")?,
             initial_delays: initial_delays(options, WHAT)?,
         })
@@ -109,7 +109,7 @@ fn initial_delays(options: &JsValue, what: &str) -> Result<Vec<(String, crate::t
     for entry in js_sys::Object::entries(object).iter() {
         let pair: js_sys::Array = entry.unchecked_into();
         let (command, ms) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_f64());
-        match ms.filter(|ms| ms.is_finite() && (0.0..=9_007_199_254_740_991.0).contains(ms)) {
+        match ms.filter(|ms| ms.is_finite() && (0.0..=convert::MAX_SAFE_INTEGER as f64).contains(ms)) {
             Some(ms) => delays.push((command, crate::time::Duration::from_millis(ms as u64))),
             None => {
                 return Err(convert::type_error(&format!(
@@ -601,14 +601,11 @@ fn jobwire_now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// The largest integer a double holds exactly (`Number.MAX_SAFE_INTEGER`).
-const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
-
 /// The `submittedAt` of a job or resume token (Unix ms, optional): what lets a watch or wait of
 /// a job handed over (or resumed in another page or process) count its progress and learned
 /// duration from the submit.
 fn submit_time(value: &JsValue, what: &str) -> Result<Option<u64>, JsValue> {
-    convert::integer_field(value, "submittedAt", MAX_SAFE_INTEGER, what)
+    convert::integer_field(value, "submittedAt", convert::MAX_SAFE_INTEGER, what)
 }
 
 /// `at_ms` (Unix ms) on this runtime's clock; `None` when older than that clock (a page's starts

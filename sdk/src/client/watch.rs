@@ -110,7 +110,7 @@ impl JobClient {
                     // backoff would otherwise leave that finish unseen for most of a tick.
                     let aiming =
                         aimed_misses < MAX_AIMED_MISSES && tracker.unfinished().nth(AIMED_MAX_UNFINISHED).is_none();
-                    let due = etas.first_finish_by().filter(|_| aiming);
+                    let due = aiming.then(|| etas.first_finish_by()).flatten();
                     let due = due.map(|by| by.max(tick_started + MIN_AIMED_TICK)).filter(|due| *due < at);
                     let (at, reason) = due.map_or((at, reason), |due| (due, DelayReason::Eta));
                     let delay = at.saturating_duration_since(Instant::now());
@@ -120,7 +120,8 @@ impl JobClient {
                 }
             };
             tick_started = Instant::now();
-            let unfinished_before = tracker.unfinished().count();
+            // Only an aimed listing is judged by whether it saw a finish.
+            let unfinished_before = aimed.then(|| tracker.unfinished().count());
             // Once a listing showed mostly other jobs, the few left are asked for one by one
             // (for the rest of the watch: fewer of its own only make a listing worse).
             let missing = if per_job {
@@ -147,7 +148,7 @@ impl JobClient {
                     self.report(&mut lessons, &news, started, on_event);
                 }
             }
-            if aimed && tracker.unfinished().count() == unfinished_before {
+            if unfinished_before.is_some_and(|before| tracker.unfinished().count() == before) {
                 aimed_misses += 1;
             }
         }

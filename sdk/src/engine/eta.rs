@@ -141,9 +141,7 @@ impl BatchEta {
             },
         )?
     }
-}
 
-impl BatchEta {
     /// By when the first of the unfinished jobs should have finished, by their progress: the
     /// soonest of their latest estimates. `None` as for [`BatchEta::earliest_finish`].
     pub fn first_finish_by(&self) -> Option<Instant> {

@@ -128,7 +128,8 @@ listing whenever one of them polls (a finish is seen at whichever poll comes fir
 first poll per command. A `watch()` lists no sooner than its jobs' progress lets one finish, and
 asks for up to 2,000 jobs in one request (`pagesize=-1`; pages of 500 beyond, or where a server refuses it).
 `wait({ onDelay })` and `watch(jobs, { onDelay })` report every delay and its reason; both take
-a `signal`.
+a `signal`. No request waits forever: one unanswered `requestTimeoutMs` (default 30 s) after the time
+the server was asked to hold it fails as a network error and is retried like one.
 
 Failures reject with instances of the exported error classes (all `JobwireError`s):
 `JobFailedError` (`jobId`, `code`, `cserrorcode`, `errortext`, `raw`: the final status as sent),

@@ -108,7 +108,14 @@ async fn output_and_database_of_a_run_hold_no_client_secret() {
     assert!(matches!(client.call_value("listZones", &[]).await, Err(Error::Api(e)) if e.code == 401));
     // A login sent as a GET, password in the query string: refused (405), and not logged.
     let url = format!("{endpoint}?command=login&username=demo&password={PASSWORD}&response=json");
-    let response = transport::send(HttpRequest { method: Method::Get, url, headers: vec![], body: None }).await;
+    let response = transport::send(HttpRequest {
+        method: Method::Get,
+        url,
+        headers: vec![],
+        body: None,
+        timeout: Some(Duration::from_secs(10)),
+    })
+    .await;
     assert_eq!(response.unwrap().status, 405);
 
     // A session and a CLM token, both live while the sessions table is read.

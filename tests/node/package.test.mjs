@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -220,8 +221,25 @@ describe('JobClient against the reference server', () => {
     await assert.rejects(client.call('listZones'), (err) => err instanceof TransportError && err.name === 'TransportError');
   });
 
+  test('a server that never answers rejects with TransportError after requestTimeoutMs, each retry given up as fast', async () => {
+    // Accepts connections and never answers: a hung backend, a black-holed proxy.
+    const held = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new JobClient({ endpoint: `http://127.0.0.1:${silent.address().port}/client/api`, requestTimeoutMs: 200, maxRetries: 2 });
+      const started = Date.now();
+      await assert.rejects(client.call('listZones'), (err) => err instanceof TransportError && /timed? ?out/i.test(err.message));
+      assert.equal(held.length, 3, 'the first try and two retries');
+      assert.ok(Date.now() - started < 5000, `gave up after ${Date.now() - started} ms`);
+    } finally {
+      held.forEach((socket) => socket.destroy());
+      silent.close();
+    }
+  });
+
   test('bad constructor options throw TypeError', () => {
-    for (const bad of [undefined, {}, { endpoint: 42 }, { endpoint, response: 'yaml' },
+    for (const bad of [undefined, {}, { endpoint: 42 }, { endpoint, response: 'yaml' }, { endpoint, requestTimeoutMs: -1 },
       { endpoint, apiKey: 'only-the-key' }, { endpoint: 'not a url' }]) {
       assert.throws(() => new JobClient(bad), TypeError, JSON.stringify(bad));
     }

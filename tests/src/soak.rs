@@ -455,7 +455,13 @@ async fn verify_tenant(
 
 /// The server's `/metrics` as `series → value` (series with labels, exactly as exposed).
 pub async fn metrics(base_url: &str) -> Result<HashMap<String, f64>, String> {
-    let request = HttpRequest { method: Method::Get, url: format!("{base_url}/metrics"), headers: vec![], body: None };
+    let request = HttpRequest {
+        method: Method::Get,
+        url: format!("{base_url}/metrics"),
+        headers: vec![],
+        body: None,
+        timeout: Some(Duration::from_secs(10)),
+    };
     let response = transport::send(request).await.map_err(|e| format!("/metrics: {e}"))?;
     let text = String::from_utf8_lossy(&response.body);
     Ok(text

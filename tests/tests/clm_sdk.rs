@@ -131,7 +131,10 @@ async fn submit_create_then_wait_resolves_with_the_compute_container() {
 #[tokio::test]
 async fn run_with_a_long_wait_answers_the_object_without_polling() {
     const JOB_MS: u64 = 600;
-    let client = client(JOB_MS).await;
+    // An answer may take 200 ms beyond the hold: the held operation still gets its 600 ms.
+    let config =
+        ClmConfig { request_timeout: Duration::from_millis(200), ..config(&base_url(JOB_MS).await, demo::PASSWORD) };
+    let client = ClmClient::new(config).unwrap();
     client.login().await.unwrap();
     let before = client.requests_sent();
     let mut seen = Seen::default();
@@ -169,7 +172,13 @@ async fn run_with_a_short_wait_falls_back_to_polling() {
 async fn long_polling_sees_the_finish_in_one_or_two_requests() {
     const JOB_MS: u64 = 1500;
     let base = base_url(JOB_MS).await;
-    let client = ClmClient::new(ClmConfig { long_poll_secs: Some(20), ..config(&base, demo::PASSWORD) }).unwrap();
+    // Held status requests are awaited beyond the hold, not cut at 200 ms.
+    let held = ClmConfig {
+        long_poll_secs: Some(20),
+        request_timeout: Duration::from_millis(200),
+        ..config(&base, demo::PASSWORD)
+    };
+    let client = ClmClient::new(held).unwrap();
     let submitted = std::time::Instant::now();
     let job = client.submit("ComputeContainer", json!({})).await.unwrap();
     let before = client.requests_sent();
@@ -321,4 +330,26 @@ async fn concurrent_waits_of_one_task_poll_it_once() {
     assert_eq!(b.unwrap().state, JobState::Succeeded);
     assert_eq!(first.states, second.states);
     assert_eq!(client.requests_sent() - before, first.states.len() as u64);
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_network_error_after_the_request_timeout() {
+    let silent = jobwire_e2e::SilentServer::start().await.unwrap();
+    let config = ClmConfig {
+        request_timeout: Duration::from_millis(200),
+        max_retries: 2,
+        ..ClmConfig::new(silent.url(), demo::USERNAME, demo::PASSWORD)
+    };
+    let client = ClmClient::new(config).unwrap();
+    let started = std::time::Instant::now();
+    // The login is a safe read to repeat: three tries, each given up after 200 ms.
+    // Bounded here, so a client that waits forever fails the test instead of hanging it.
+    match tokio::time::timeout(std::time::Duration::from_secs(10), client.login()).await.expect("gave up in time") {
+        Err(Error::Transport(jobwire::transport::TransportError::Network(text))) => {
+            assert!(text.contains("timed out"), "{text}")
+        }
+        other => panic!("expected a network error, got {other:?}"),
+    }
+    assert_eq!(silent.connections(), 3);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
 }

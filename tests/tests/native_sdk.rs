@@ -115,15 +115,21 @@ async fn session_login_keeps_cookies_and_refused_login_is_typed() {
 #[tokio::test]
 async fn long_polling_sees_the_finish_at_once_with_few_requests() {
     let endpoint = start_server(1500).await.unwrap();
-    let long_poll = ClientConfig { long_poll_secs: Some(20), ..config(endpoint, demo_api_key(), Format::Json) };
+    // Held requests are awaited beyond the hold (20 s), not cut at the 200 ms request timeout.
+    let long_poll = ClientConfig {
+        long_poll_secs: Some(20),
+        request_timeout: Duration::from_millis(200),
+        ..config(endpoint, demo_api_key(), Format::Json)
+    };
     let client = JobClient::new(long_poll).unwrap();
     let job = client.submit("deployVirtualMachine", &params(ids::SMALL)).await.unwrap();
     let started = std::time::Instant::now();
+    let before = client.requests_sent();
     let mut polls = 0;
     let done = client.wait(&job.job_id, |_| polls += 1).await.unwrap();
     let waited = started.elapsed();
     assert_eq!(done.state, JobState::Succeeded);
-    assert_eq!(polls, 1, "one held request is enough");
+    assert_eq!((polls, client.requests_sent() - before), (1, 1), "one held request is enough");
     assert!(waited < std::time::Duration::from_millis(1900), "finish noticed late: {waited:?}");
 }
 
@@ -472,4 +478,39 @@ async fn stopping_one_wait_does_not_stop_the_other() {
         assert!(stopped.is_err(), "the short wait timed out");
         assert_eq!(stayed.unwrap().state, JobState::Succeeded);
     }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_network_error_after_the_request_timeout() {
+    let silent = jobwire_e2e::SilentServer::start().await.unwrap();
+    let config = ClientConfig {
+        request_timeout: Duration::from_millis(200),
+        max_retries: 2,
+        ..config(format!("{}/client/api", silent.url()), demo_api_key(), Format::Json)
+    };
+    let client = JobClient::new(config).unwrap();
+    let started = std::time::Instant::now();
+    let mut delays = Vec::new();
+    let job = jobwire::SubmittedJob {
+        job_id: "j-1".into(),
+        resource_id: None,
+        command: "deployVirtualMachine".into(),
+        submitted_at: None,
+    };
+    let outcome = client.wait_job(&job, |event| {
+        if let WaitEvent::Delay { reason, retries, .. } = event {
+            delays.push((reason, retries));
+        }
+    });
+    // Bounded here, so a client that waits forever fails the test instead of hanging it.
+    match tokio::time::timeout(std::time::Duration::from_secs(10), outcome).await.expect("gave up in time") {
+        Err(Error::Transport(jobwire::transport::TransportError::Network(text))) => {
+            assert!(text.contains("timed out"), "{text}")
+        }
+        other => panic!("expected a network error, got {other:?}"),
+    }
+    // The first try and two retries, each given up after 200 ms.
+    assert_eq!(silent.connections(), 3);
+    assert_eq!(delays.iter().filter(|(reason, _)| *reason == DelayReason::Retry).count(), 2, "{delays:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
 }

@@ -26,7 +26,7 @@ use crate::protocol::clm::{
 };
 use crate::protocol::json;
 use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::transport::{self, HttpRequest, HttpResponse, Method};
 
 /// Where and how to talk to a CLM server.
@@ -46,6 +46,10 @@ pub struct ClmConfig {
     pub long_poll_secs: Option<u32>,
     /// Transient failures (network, 429, 502/503/504, damaged bodies) tolerated in a row per call.
     pub max_retries: u32,
+    /// How long an answer may take beyond the time the server was asked to hold the request
+    /// (`long_poll_secs`, a sync `timeout`); a request unanswered by then fails as a network
+    /// error, retried as [`Replay`] allows.
+    pub request_timeout: Duration,
 }
 
 // Hand-written so the password never reaches a log through `{:?}`.
@@ -58,6 +62,7 @@ impl std::fmt::Debug for ClmConfig {
             .field("policy", &self.policy)
             .field("long_poll_secs", &self.long_poll_secs)
             .field("max_retries", &self.max_retries)
+            .field("request_timeout", &self.request_timeout)
             .finish()
     }
 }
@@ -72,6 +77,7 @@ impl ClmConfig {
             policy: PollPolicy::default(),
             long_poll_secs: Some(20),
             max_retries: 10,
+            request_timeout: super::DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -103,17 +109,34 @@ struct Call {
     /// Headers besides the token, `Accept` and `Content-Type`.
     headers: Vec<(String, String)>,
     replay: Replay,
+    /// How long the server was asked to hold it (`Prefer: wait`, a sync `timeout`).
+    hold_secs: Option<u32>,
 }
 
 impl Call {
     /// A read: safe to repeat.
     fn get(url: String) -> Self {
-        Call { method: Method::Get, url, body: None, headers: Vec::new(), replay: Replay::Safe }
+        Call { method: Method::Get, url, body: None, headers: Vec::new(), replay: Replay::Safe, hold_secs: None }
+    }
+
+    /// A status read the server is asked to hold up to `wait_secs` (`Prefer: wait`).
+    fn status(url: String, wait_secs: Option<u32>) -> Self {
+        let mut call = Call::get(url);
+        call.headers.extend(transport::prefer_wait(wait_secs));
+        call.hold_secs = wait_secs;
+        call
     }
 
     /// An operation: repeated only after a refusal.
     fn operation(url: String, body: String) -> Self {
-        Call { method: Method::Post, url, body: Some(body), headers: Vec::new(), replay: Replay::RefusalsOnly }
+        Call {
+            method: Method::Post,
+            url,
+            body: Some(body),
+            headers: Vec::new(),
+            replay: Replay::RefusalsOnly,
+            hold_secs: None,
+        }
     }
 }
 
@@ -243,6 +266,7 @@ impl ClmClient {
             url: self.url("csm/login")?,
             headers: vec![("Content-Type".into(), CONTENT_TYPE.into()), ("Accept".into(), "application/json".into())],
             body: Some(body),
+            timeout: Some(self.config.request_timeout),
         };
         let response = match self.send(request).await {
             Ok(response) => response,
@@ -283,6 +307,7 @@ impl ClmClient {
                 ("Accept".into(), "application/json".into()),
             ],
             body: None,
+            timeout: Some(self.config.request_timeout),
         };
         let response = self.send(request).await?;
         if (200..300).contains(&response.status) || response.status == 401 {
@@ -340,8 +365,13 @@ impl ClmClient {
                     headers.push(("Content-Type".into(), CONTENT_TYPE.into()));
                 }
                 headers.extend_from_slice(&call.headers);
-                let request =
-                    HttpRequest { method: call.method, url: call.url.clone(), headers, body: call.body.clone() };
+                let request = HttpRequest {
+                    method: call.method,
+                    url: call.url.clone(),
+                    headers,
+                    body: call.body.clone(),
+                    timeout: Some(transport::answer_timeout(self.config.request_timeout, call.hold_secs)),
+                };
                 let response = match self.send(request).await {
                     Ok(response) => response,
                     Err(error) if call.replay.may_retry(None) => return Ok(Attempt::Failed(error, None)),
@@ -460,9 +490,8 @@ impl ClmClient {
         let timeout = if wait_secs == 0 { Timeout::Async } else { Timeout::SyncFor(wait_secs) };
         let body = operation_body(body, timeout)?;
         let sent_at = Instant::now();
-        let answer = self
-            .exchange(&Call::operation(url, body), &mut driver::delays_from(&mut on_event), parse_operation)
-            .await?;
+        let call = Call { hold_secs: Some(wait_secs), ..Call::operation(url, body) };
+        let answer = self.exchange(&call, &mut driver::delays_from(&mut on_event), parse_operation).await?;
         let task = match answer {
             Answer::Task(task) => task,
             Answer::Objects(objects) => {
@@ -585,9 +614,7 @@ impl JobSource for ClmClient {
     ) -> driver::Boxed<'a, Result<(JobSnapshot, bool)>> {
         Box::pin(async move {
             let url = self.url(&status_path(job_id).map_err(|error| Error::InvalidArgument(error.to_string()))?)?;
-            let mut call = Call::get(url);
-            call.headers.extend(transport::prefer_wait(wait_secs));
-            self.exchange(&call, on_delay, |response| {
+            self.exchange(&Call::status(url, wait_secs), on_delay, |response| {
                 Ok((parse_task_status(&response.body)?.to_snapshot(), response.wait_applied()))
             })
             .await

@@ -102,6 +102,10 @@ pub enum Credentials {
     Session(SessionCredentials),
 }
 
+/// How long an answer may take, by default, beyond the time the server was asked to hold the
+/// request: far above any answer a working server is slow with, well below "forever".
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Where and how to talk to a CloudStack endpoint.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -124,6 +128,10 @@ pub struct ClientConfig {
     /// Polls of different jobs waited for at once go out as one shared `listAsyncJobs` when
     /// the server does not hold requests (on by default; off, each wait polls its own job).
     pub share_listings: bool,
+    /// How long an answer may take beyond the time the server was asked to hold the request
+    /// (`long_poll_secs`); a request unanswered by then fails as a network error and is retried
+    /// like one.
+    pub request_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -138,6 +146,7 @@ impl ClientConfig {
             max_retries: 10,
             initial_delays: Vec::new(),
             share_listings: true,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -290,7 +299,9 @@ impl JobClient {
     /// Once the server has throttled a request (429), every request waits for its slot in the
     /// spacing learned from that refusal ([`Pacer`]), so throttling refuses once, not once per
     /// window.
-    async fn post(&self, body: String, extra_headers: &[(String, String)]) -> Result<HttpResponse> {
+    /// Sends one request body; `wait_secs` asks the server to hold it (`Prefer: wait`), and the
+    /// answer is awaited that much longer.
+    async fn post(&self, body: String, wait_secs: Option<u32>) -> Result<HttpResponse> {
         let slot = self.session().pacer.reserve(Instant::now());
         let wait = slot.saturating_duration_since(Instant::now());
         if !wait.is_zero() {
@@ -300,9 +311,14 @@ impl JobClient {
         if let Some(cookies) = self.session().jar.header() {
             headers.push(("Cookie".into(), cookies));
         }
-        headers.extend_from_slice(extra_headers);
-        let request =
-            HttpRequest { method: Method::Post, url: self.config.endpoint.clone(), headers, body: Some(body) };
+        headers.extend(transport::prefer_wait(wait_secs));
+        let request = HttpRequest {
+            method: Method::Post,
+            url: self.config.endpoint.clone(),
+            headers,
+            body: Some(body),
+            timeout: Some(transport::answer_timeout(self.config.request_timeout, wait_secs)),
+        };
         self.requests.fetch_add(1, Ordering::Relaxed);
         let response = transport::send(request).await?;
         let mut session = self.session();
@@ -364,7 +380,7 @@ impl JobClient {
         };
         self.session().jar.clear();
         let body = session::login_body(&creds.username, &creds.password, &creds.domain, self.config.format);
-        let response = match self.post(body, &[]).await {
+        let response = match self.post(body, None).await {
             Ok(response) => response,
             Err(error) => return Ok(Attempt::Failed(error, None)),
         };
@@ -394,7 +410,7 @@ impl JobClient {
     pub async fn logout(&self) -> Result<()> {
         let Some(key) = self.session().session_key.take() else { return Ok(()) };
         let body = session::logout_request().encode(self.config.format, &Auth::Session { session_key: key }, 0);
-        let result = self.post(body, &[]).await;
+        let result = self.post(body, None).await;
         self.session().jar.clear();
         result.map(drop)
     }
@@ -408,10 +424,10 @@ impl JobClient {
     async fn exchange(
         &self,
         request: &Request,
-        extra_headers: &[(String, String)],
+        wait_secs: Option<u32>,
         on_delay: OnDelay<'_>,
     ) -> Result<(Envelope, HttpResponse)> {
-        self.exchange_as(self.config.format, request, extra_headers, on_delay).await
+        self.exchange_as(self.config.format, request, wait_secs, on_delay).await
     }
 
     /// [`JobClient::exchange`] asking for `format` instead of the configured one.
@@ -419,7 +435,7 @@ impl JobClient {
         &self,
         format: Format,
         request: &Request,
-        extra_headers: &[(String, String)],
+        wait_secs: Option<u32>,
         on_delay: OnDelay<'_>,
     ) -> Result<(Envelope, HttpResponse)> {
         let session_mode = matches!(self.config.credentials, Credentials::Session(_));
@@ -439,7 +455,7 @@ impl JobClient {
                 }
                 let key_sent = self.session().session_key.clone();
                 let body = request.encode(format, &self.auth(), transport::unix_now());
-                let (error, retry_after) = match self.post(body, extra_headers).await {
+                let (error, retry_after) = match self.post(body, wait_secs).await {
                     Ok(response) => match decode(&response, format) {
                         Ok(envelope) => return Ok(Attempt::Done((envelope, response))),
                         Err(error) => (error, driver::retry_after(&response)),
@@ -471,7 +487,7 @@ impl JobClient {
     /// # Errors
     /// [`Error::Transport`], [`Error::Protocol`], [`Error::Api`] or [`Error::LoginFailed`].
     pub async fn call(&self, request: &Request) -> Result<Envelope> {
-        Ok(self.exchange(request, &[], &mut |_, _, _| {}).await?.0)
+        Ok(self.exchange(request, None, &mut |_, _, _| {}).await?.0)
     }
 
     /// Sends one command asking for `format` (whatever the configured one) and returns the
@@ -481,7 +497,7 @@ impl JobClient {
     /// # Errors
     /// As [`JobClient::call`].
     pub async fn call_text(&self, request: &Request, format: Format) -> Result<String> {
-        let (_, response) = self.exchange_as(format, request, &[], &mut |_, _, _| {}).await?;
+        let (_, response) = self.exchange_as(format, request, None, &mut |_, _, _| {}).await?;
         Ok(String::from_utf8_lossy(&response.body).into_owned())
     }
 
@@ -515,7 +531,7 @@ impl JobClient {
             }
         };
         let mut retried = false;
-        let outcome = self.exchange(&request, &[], &mut |_, _, _| retried = true).await;
+        let outcome = self.exchange(&request, None, &mut |_, _, _| retried = true).await;
         let envelope = match outcome {
             Ok((envelope, _)) => envelope,
             Err(Error::Api(error))
@@ -611,9 +627,8 @@ impl JobSource for JobClient {
         on_delay: OnDelay<'a>,
     ) -> driver::Boxed<'a, Result<(JobSnapshot, bool)>> {
         Box::pin(async move {
-            let headers: Vec<(String, String)> = transport::prefer_wait(wait_secs).into_iter().collect();
             let request = Request::query_async_job_result(job_id);
-            let (envelope, response) = self.exchange(&request, &headers, on_delay).await?;
+            let (envelope, response) = self.exchange(&request, wait_secs, on_delay).await?;
             Ok((cloudstack::parse_job_status(&envelope)?, response.wait_applied()))
         })
     }

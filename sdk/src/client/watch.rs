@@ -195,7 +195,7 @@ impl JobClient {
         };
         let (jobs, count) = 'listed: {
             if self.session().listing.paging() == Paging::Unlimited {
-                let answer = self.exchange(&listing(&[("pagesize", "-1".into())]), &[], &mut *on_delay).await;
+                let answer = self.exchange(&listing(&[("pagesize", "-1".into())]), None, &mut *on_delay).await;
                 match answer.and_then(|(envelope, _)| Ok(cloudstack::parse_job_list(&envelope)?)) {
                     Ok(list) => break 'listed (list.jobs, list.count),
                     // A server without "unlimited" refuses the parameter; one too large to read
@@ -209,7 +209,7 @@ impl JobClient {
             let mut page = 1u64;
             loop {
                 let request = listing(&[("page", page.to_string()), ("pagesize", LISTING_PAGE_SIZE.to_string())]);
-                let list = cloudstack::parse_job_list(&self.exchange(&request, &[], &mut *on_delay).await?.0)?;
+                let list = cloudstack::parse_job_list(&self.exchange(&request, None, &mut *on_delay).await?.0)?;
                 let got = list.jobs.len();
                 jobs.extend(list.jobs);
                 // A short page, or everything counted, ends the listing (servers that ignore

@@ -54,13 +54,21 @@ struct ClientOptions {
     long_poll_secs: Option<u32>,
     max_retries: Option<u32>,
     deadline_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
     protocol: Option<String>,
     initial_delays: Vec<(String, crate::time::Duration)>,
 }
 
 impl ClientOptions {
-    /// The waiting options both protocols share: long-polls (0 turns them off), retries, deadline.
-    fn apply_waiting(&self, long_poll_secs: &mut Option<u32>, max_retries: &mut u32, policy: &mut PollPolicy) {
+    /// The waiting options both protocols share: long-polls (0 turns them off), retries, deadline,
+    /// the time an answer may take.
+    fn apply_waiting(
+        &self,
+        long_poll_secs: &mut Option<u32>,
+        max_retries: &mut u32,
+        policy: &mut PollPolicy,
+        request_timeout: &mut crate::time::Duration,
+    ) {
         if let Some(secs) = self.long_poll_secs {
             *long_poll_secs = (secs > 0).then_some(secs);
         }
@@ -69,6 +77,9 @@ impl ClientOptions {
         }
         if let Some(ms) = self.deadline_ms {
             policy.deadline = Some(crate::time::Duration::from_millis(ms));
+        }
+        if let Some(ms) = self.request_timeout_ms {
+            *request_timeout = crate::time::Duration::from_millis(ms);
         }
     }
 
@@ -93,6 +104,7 @@ impl ClientOptions {
             long_poll_secs: int("longPollSecs", u32_max)?.map(|n| n as u32),
             max_retries: int("maxRetries", u32_max)?.map(|n| n as u32),
             deadline_ms: int("deadlineMs", convert::MAX_SAFE_INTEGER)?,
+            request_timeout_ms: int("requestTimeoutMs", convert::MAX_SAFE_INTEGER)?,
             protocol: text("protocol")?,
             initial_delays: initial_delays(options, WHAT)?,
         })
@@ -203,6 +215,8 @@ export interface JobClientOptions {
   maxRetries?: number;
   /** Overall wait deadline in ms (default 30 minutes). */
   deadlineMs?: number;
+  /** How long (ms) an answer may take beyond the time the server was asked to hold the request (`longPollSecs`, CLM's sync `timeout`); a request unanswered by then fails as a network error and is retried like one. Default 30000. */
+  requestTimeoutMs?: number;
   /** CloudStack: a fixed delay (ms) between submit and the first poll, per command, e.g. `{ deployVirtualMachine: 30000 }`; without it the first poll is placed by the durations of earlier jobs of the command. */
   initialDelayMs?: Record<string, number>;
   /** CloudStack's response format: "json", the default and the only one this package reads (it leaves the XML reader out for size; every CloudStack command answers in JSON). */
@@ -288,7 +302,12 @@ impl JobClient {
             }
         };
         let mut config = ClientConfig { format, ..ClientConfig::new(options.endpoint.clone()) };
-        options.apply_waiting(&mut config.long_poll_secs, &mut config.max_retries, &mut config.policy);
+        options.apply_waiting(
+            &mut config.long_poll_secs,
+            &mut config.max_retries,
+            &mut config.policy,
+            &mut config.request_timeout,
+        );
         config.credentials = match (options.api_key, options.secret_key, options.username, options.password) {
             (Some(api_key), Some(secret_key), None, None) => {
                 Credentials::ApiKey(ApiKeyCredentials { api_key, secret_key })
@@ -423,7 +442,12 @@ impl JobClient {
             return Err(convert::type_error("protocol \"clm\" has no API keys; give username and password"));
         }
         let mut config = ClmConfig::new(options.endpoint.clone(), username, password);
-        options.apply_waiting(&mut config.long_poll_secs, &mut config.max_retries, &mut config.policy);
+        options.apply_waiting(
+            &mut config.long_poll_secs,
+            &mut config.max_retries,
+            &mut config.policy,
+            &mut config.request_timeout,
+        );
         let inner = ClmClient::new(config).map_err(|e| error_to_js(&e))?;
         Ok(JobClient { inner: Backend::Clm(inner) })
     }

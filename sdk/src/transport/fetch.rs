@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
+use web_sys::{AbortSignal, Headers, Request, RequestCredentials, RequestInit, Response};
 
 use super::{HttpRequest, HttpResponse, Method, TransportError};
 use crate::time::Duration;
@@ -40,8 +40,8 @@ fn js_error_text(error: &JsValue) -> String {
 /// `ProtocolError::TooLarge`): a hostile body cannot grow the wasm heap past the limit.
 ///
 /// # Errors
-/// [`TransportError::Network`] when `fetch` rejects (network, CORS), `InvalidRequest` when the
-/// request cannot be built.
+/// [`TransportError::Network`] when `fetch` rejects (network, CORS, the request's `timeout`
+/// passed), `InvalidRequest` when the request cannot be built.
 pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
     let invalid = |e: JsValue| TransportError::InvalidRequest(js_error_text(&e));
     let network = |e: JsValue| TransportError::Network(js_error_text(&e));
@@ -58,6 +58,10 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
     init.set_headers(&headers);
     if let Some(body) = &request.body {
         init.set_body(&JsValue::from_str(body));
+    }
+    if let Some(timeout) = request.timeout {
+        // Rejects the fetch (and the body's read) with a `TimeoutError` once it passes.
+        init.set_signal(Some(&AbortSignal::timeout_with_f64(timeout.as_millis() as f64)));
     }
     let built = Request::new_with_str_and_init(&request.url, &init).map_err(invalid)?;
     let response: Response = JsFuture::from(global_fetch(&built)).await.map_err(network)?.unchecked_into();

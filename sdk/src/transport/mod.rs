@@ -1,6 +1,8 @@
 //! One way to send an HTTP request, whatever the platform: `fetch` in wasm, reqwest natively.
 //! Both backends have the same three functions (`send`, `sleep`, `unix_now`).
 
+use crate::time::Duration;
+
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 // For the JS API's `timeoutMs`.
@@ -34,6 +36,16 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// Body (form-encoded or JSON text).
     pub body: Option<String>,
+    /// The longest to wait for the whole answer, after which the request fails as a network
+    /// error (retried like one); `None` waits as long as the platform does, which may be never
+    /// when a server or a network silently drops the connection.
+    pub timeout: Option<Duration>,
+}
+
+/// How long to wait for an answer the server was asked to hold up to `hold_secs` (a long-poll's
+/// `Prefer: wait`, CLM's sync `timeout`): `beyond` more than the hold.
+pub fn answer_timeout(beyond: Duration, hold_secs: Option<u32>) -> Duration {
+    beyond.saturating_add(Duration::from_secs(hold_secs.map_or(0, u64::from)))
 }
 
 /// The header asking the server to hold a request up to `secs` seconds (RFC 7240 `Prefer:

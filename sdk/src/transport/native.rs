@@ -5,9 +5,22 @@ use std::sync::OnceLock;
 use super::{HttpRequest, HttpResponse, Method, TransportError};
 use crate::time::Duration;
 
-fn client() -> &'static reqwest::Client {
+/// Longest wait for a TCP (and TLS) connection. A connect attempt whose SYN is lost is otherwise
+/// left to the kernel's retransmissions (1, 3, 7, 15, 31, 63 s): a server restarting under load
+/// once stalled a submit 73 s that way. A new attempt after this is cheap, and every request the
+/// clients send may be retried.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn client() -> Result<&'static reqwest::Client, TransportError> {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(reqwest::Client::new)
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
+        .map_err(|e| TransportError::InvalidRequest(format!("HTTP client: {e}")))?;
+    Ok(CLIENT.get_or_init(|| client))
 }
 
 /// Sends `request` and reads the body, at most one byte past
@@ -16,14 +29,18 @@ fn client() -> &'static reqwest::Client {
 /// ever holding more than the limit.
 ///
 /// # Errors
-/// [`TransportError::Network`] when no response arrives, `InvalidRequest` for a bad URL.
+/// [`TransportError::Network`] when no response arrives (in time: the request's `timeout`, or
+/// [`CONNECT_TIMEOUT`] for the connection), `InvalidRequest` for a bad URL.
 pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> {
     let method = match request.method {
         Method::Get => reqwest::Method::GET,
         Method::Post => reqwest::Method::POST,
     };
     let url = reqwest::Url::parse(&request.url).map_err(|e| TransportError::InvalidRequest(e.to_string()))?;
-    let mut builder = client().request(method, url);
+    let mut builder = client()?.request(method, url);
+    if let Some(timeout) = request.timeout {
+        builder = builder.timeout(timeout);
+    }
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }

@@ -37,6 +37,13 @@ const MARGIN: f64 = 1.1;
 /// Refusals of requests sent at the learned spacing after which the spacing is dropped.
 const PACED_REFUSALS: u32 = 2;
 
+/// Requests admitted since counting began below which a refusal teaches no spacing (its wait is
+/// still obeyed). So few reveal no rate: a server limit that low is not CloudStack's (25 per
+/// second by default), and learning from them would pace the client at about one request per
+/// pause ([`QUIET`]). A single stray 429 (a proxy's, a fault) right after a pause once did that:
+/// the next 50 submits took 58 s.
+const MIN_ADMITTED_TO_LEARN: u32 = 5;
+
 /// How long nothing is learned after a spacing was dropped.
 const COOL_DOWN: Duration = Duration::from_secs(60);
 
@@ -119,8 +126,9 @@ impl Pacer {
 
     /// The request sent at `sent_at` (its [`Pacer::reserve`] slot) was refused with 429 at
     /// `now`; the server asked to wait `retry_after` (until its window ends). Every request is
-    /// held until then. The first refusal teaches the spacing; refusals of requests sent at
-    /// that spacing are counted, and drop it at `PACED_REFUSALS` (2).
+    /// held until then. The first refusal after [`MIN_ADMITTED_TO_LEARN`] admitted requests
+    /// teaches the spacing; refusals of requests sent at that spacing are counted, and drop it
+    /// at `PACED_REFUSALS` (2).
     pub fn refused(&mut self, now: Instant, sent_at: Instant, retry_after: Duration) {
         let window_end = now + retry_after;
         self.longest_wait = self.longest_wait.max(retry_after);
@@ -143,6 +151,7 @@ impl Pacer {
                     self.quiet_until = Some(now + COOL_DOWN);
                 }
             }
+            None if admitted < MIN_ADMITTED_TO_LEARN => {}
             None => {
                 let span = window_end.saturating_duration_since(since).max(Duration::from_millis(1));
                 self.spacing = Some((span.mul_f64(MARGIN) / admitted.max(1), now));
@@ -329,6 +338,25 @@ mod tests {
         pacer.refused(refused_at, slots[3], Duration::from_millis(900));
         pacer.refused(refused_at, slots[4], Duration::from_millis(900));
         assert_eq!(pacer.spacing(), spacing);
+    }
+
+    #[test]
+    fn a_refusal_after_too_few_admitted_requests_is_waited_out_but_teaches_nothing() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new();
+        let slots: Vec<Instant> = (0..MIN_ADMITTED_TO_LEARN).map(|_| pacer.reserve(start)).collect();
+        slots[1..].iter().for_each(|slot| pacer.admitted(*slot));
+        pacer.refused(start, slots[0], Duration::from_secs(1));
+        assert_eq!(pacer.spacing(), None);
+        // Held until the window ends, then unpaced.
+        let after = start + Duration::from_secs(1);
+        assert_eq!(pacer.reserve(start), after);
+        assert_eq!(pacer.reserve(start), after);
+        // One more admitted request, and the same refusal would teach a spacing.
+        let slots: Vec<Instant> = (0..=MIN_ADMITTED_TO_LEARN).map(|_| pacer.reserve(after)).collect();
+        slots[1..].iter().for_each(|slot| pacer.admitted(*slot));
+        pacer.refused(after, slots[0], Duration::from_secs(1));
+        assert!(pacer.spacing().is_some());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The real binary killed (SIGKILL) while jobs run, restarted on the same database and port:
 //! every job still reaches a terminal state, and no resource is lost or duplicated.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use jobwire::engine::PollPolicy;
@@ -9,10 +9,10 @@ use jobwire::protocol::JobState;
 use jobwire::{ApiKeyCredentials, ClientConfig, Credentials, JobClient};
 
 mod support;
-use support::{free_port, spawn_listening, SMALL, TEMPLATE, ZONE};
+use support::{free_port, spawn_listening, ServerProcess, SMALL, TEMPLATE, ZONE};
 
 /// Starts the server binary on `port` with `db`, waiting until it accepts connections.
-fn start(port: u16, db: &std::path::Path) -> Child {
+fn start(port: u16, db: &std::path::Path) -> ServerProcess {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jobwire-server"));
     command
         .args(["--listen", &format!("127.0.0.1:{port}"), "--job-duration-ms", "1500", "--job-duration-p95-ms", "3000"])
@@ -55,8 +55,7 @@ async fn jobs_survive_a_killed_server() {
         jobs.push(client.submit("deployVirtualMachine", &params).await.unwrap());
     }
     // Kill mid-run: some jobs may have finished, most have not.
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     let mut server = start(port, &db);
 
     for job in &jobs {
@@ -72,7 +71,6 @@ async fn jobs_survive_a_killed_server() {
     ids.dedup();
     assert_eq!(ids.len(), jobs.len(), "every VM once");
     assert!(listed["virtualmachine"].as_array().unwrap().iter().all(|vm| vm["state"] == "Running"));
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }

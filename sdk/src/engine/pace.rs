@@ -38,11 +38,11 @@ const MARGIN: f64 = 1.1;
 const PACED_REFUSALS: u32 = 2;
 
 /// Requests admitted since counting began below which a refusal teaches no spacing (its wait is
-/// still obeyed). So few reveal no rate: a server limit that low is not CloudStack's (25 per
-/// second by default), and learning from them would pace the client at about one request per
-/// pause ([`QUIET`]). A single stray 429 (a proxy's, a fault) right after a pause once did that:
-/// the next 50 submits took 58 s.
-const MIN_ADMITTED_TO_LEARN: u32 = 5;
+/// still obeyed). A refusal of the first or second request reveals no rate the client could keep
+/// to, and learning from it would pace the client at about one request per pause ([`QUIET`]): a
+/// single stray 429 (a proxy's, a fault) right after a pause once made the next 50 submits take
+/// 58 s. The cost: a server limit of one request per window is never learned, only waited out.
+const MIN_ADMITTED_TO_LEARN: u32 = 2;
 
 /// How long nothing is learned after a spacing was dropped.
 const COOL_DOWN: Duration = Duration::from_secs(60);

@@ -27,18 +27,34 @@ pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// The server binary, started by a test: SIGKILLed when dropped, so a failing test leaves no
+/// server behind (holding its port, its database, and the output pipe of whatever ran the tests).
+pub struct ServerProcess(std::process::Child);
+
+impl ServerProcess {
+    /// SIGKILL, and reap it (a no-op once it is gone).
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Spawns `command` (the server binary with its flags) and waits until `port` accepts
 /// connections.
-pub fn spawn_listening(mut command: std::process::Command, port: u16) -> std::process::Child {
-    let mut child = command.spawn().expect("server starts");
+pub fn spawn_listening(mut command: std::process::Command, port: u16) -> ServerProcess {
+    let server = ServerProcess(command.spawn().expect("server starts"));
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
+            return server;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    let _ = child.kill();
-    let _ = child.wait();
     panic!("server did not listen on {port}");
 }
 

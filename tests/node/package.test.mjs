@@ -238,6 +238,33 @@ describe('JobClient against the reference server', () => {
     }
   });
 
+  test('aborting a wait closes the request it has in flight at once', async () => {
+    // Holds every request unanswered; `asked` has the sockets a request arrived on.
+    const held = [];
+    const asked = [];
+    const silent = createServer((socket) => {
+      held.push(socket);
+      socket.once('data', () => asked.push(socket));
+    });
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new JobClient({ endpoint: `http://127.0.0.1:${silent.address().port}/client/api`, requestTimeoutMs: 20_000 });
+      const controller = new AbortController();
+      const waiting = client.job('job-1').wait({ signal: controller.signal });
+      for (let i = 0; i < 200 && asked.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(asked.length, 1, 'the first poll went out');
+      const closed = new Promise((resolve) => asked[0].once('close', () => resolve('closed')));
+      controller.abort();
+      await assert.rejects(waiting, { name: 'AbortError' });
+      // Not left open for the 20 s the request may otherwise take.
+      const outcome = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 2000))]);
+      assert.equal(outcome, 'closed');
+    } finally {
+      held.forEach((socket) => socket.destroy());
+      silent.close();
+    }
+  });
+
   test('bad constructor options throw TypeError', () => {
     for (const bad of [undefined, {}, { endpoint: 42 }, { endpoint, response: 'yaml' }, { endpoint, requestTimeoutMs: -1 },
       { endpoint, apiKey: 'only-the-key' }, { endpoint: 'not a url' }]) {

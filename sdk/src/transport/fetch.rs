@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, Request, RequestCredentials, RequestInit, Response};
+use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
 
 use super::{HttpRequest, HttpResponse, Method, TransportError};
 use crate::time::Duration;
@@ -35,9 +35,32 @@ fn js_error_text(error: &JsValue) -> String {
     }
 }
 
+#[wasm_bindgen(module = "/js/request.js")]
+extern "C" {
+    /// A fetch's signal and its `cancel()`, see `request.js`.
+    type RequestSignal;
+    #[wasm_bindgen(js_name = requestSignal)]
+    fn request_signal(timeout_ms: f64) -> RequestSignal;
+    #[wasm_bindgen(method, getter)]
+    fn signal(this: &RequestSignal) -> web_sys::AbortSignal;
+    #[wasm_bindgen(method)]
+    fn cancel(this: &RequestSignal);
+}
+
+/// Cancels the fetch when dropped: a wait that stopped (its signal, its deadline) leaves no
+/// request open behind it. (Cancelling a fetch that has finished only clears its timer.)
+struct CancelOnDrop(RequestSignal);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// Sends `request` with `fetch` and reads the body into wasm memory, at most one byte past
 /// [`MAX_BODY_BYTES`](crate::protocol::MAX_BODY_BYTES) (the parsers then refuse it with
 /// `ProtocolError::TooLarge`): a hostile body cannot grow the wasm heap past the limit.
+/// Dropping the future aborts the fetch.
 ///
 /// # Errors
 /// [`TransportError::Network`] when `fetch` rejects (network, CORS, the request's `timeout`
@@ -59,10 +82,8 @@ pub async fn send(request: HttpRequest) -> Result<HttpResponse, TransportError> 
     if let Some(body) = &request.body {
         init.set_body(&JsValue::from_str(body));
     }
-    if let Some(timeout) = request.timeout {
-        // Rejects the fetch (and the body's read) with a `TimeoutError` once it passes.
-        init.set_signal(Some(&AbortSignal::timeout_with_f64(timeout.as_millis() as f64)));
-    }
+    let signal = CancelOnDrop(request_signal(request.timeout.map_or(-1.0, |t| t.as_millis() as f64)));
+    init.set_signal(Some(&signal.0.signal()));
     let built = Request::new_with_str_and_init(&request.url, &init).map_err(invalid)?;
     let response: Response = JsFuture::from(global_fetch(&built)).await.map_err(network)?.unchecked_into();
     let status = response.status();

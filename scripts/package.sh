@@ -137,7 +137,8 @@ Failures reject with instances of the exported error classes (all `JobwireError`
 `ProtocolError`. Responses are read as JSON (`response: 'json'`, the default): the package leaves
 CloudStack's XML out for size (the Rust crate reads both). A wait the caller stopped rejects with the standard `DOMException`s:
 `AbortError` (or the signal's own reason) and `TimeoutError` (`timeoutMs`, `deadlineMs`), with
-`jobId`; the job may still run. Bad constructor options throw a `TypeError`.
+`jobId`; the job may still run, and the request the wait had in flight is aborted (a held
+long-poll does not keep its connection). Bad constructor options throw a `TypeError`.
 
 ```js
 import { JobFailedError } from 'jobwire';

@@ -294,13 +294,13 @@ impl JobClient {
     }
 
     /// POSTs a form body (keeping arguments and signatures out of URLs and server logs), with
-    /// the session cookies where the platform does not keep them itself.
+    /// the session cookies where the platform does not keep them itself. `wait_secs` asks the
+    /// server to hold it (`Prefer: wait`), and the answer is awaited that much longer than
+    /// `request_timeout`.
     ///
     /// Once the server has throttled a request (429), every request waits for its slot in the
     /// spacing learned from that refusal ([`Pacer`]), so throttling refuses once, not once per
     /// window.
-    /// Sends one request body; `wait_secs` asks the server to hold it (`Prefer: wait`), and the
-    /// answer is awaited that much longer.
     async fn post(&self, body: String, wait_secs: Option<u32>) -> Result<HttpResponse> {
         let slot = self.session().pacer.reserve(Instant::now());
         let wait = slot.saturating_duration_since(Instant::now());

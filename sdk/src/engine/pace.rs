@@ -43,6 +43,8 @@ const PACED_REFUSALS: u32 = 2;
 /// single stray 429 (a proxy's, a fault) right after a pause once made the next 50 submits take
 /// 58 s. The cost: a server limit of one request per window is never learned, only waited out.
 const MIN_ADMITTED_TO_LEARN: u32 = 2;
+// The spacing divides by the admitted count.
+const _: () = assert!(MIN_ADMITTED_TO_LEARN >= 1);
 
 /// How long nothing is learned after a spacing was dropped.
 const COOL_DOWN: Duration = Duration::from_secs(60);
@@ -154,7 +156,7 @@ impl Pacer {
             None if admitted < MIN_ADMITTED_TO_LEARN => {}
             None => {
                 let span = window_end.saturating_duration_since(since).max(Duration::from_millis(1));
-                self.spacing = Some((span.mul_f64(MARGIN) / admitted.max(1), now));
+                self.spacing = Some((span.mul_f64(MARGIN) / admitted, now));
             }
         }
     }

@@ -94,39 +94,3 @@ async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {
 
 pub mod bench;
 pub mod soak;
-
-/// A server that accepts connections and never answers (a hung backend, a black-holed proxy):
-/// every request to it waits until the client gives up.
-pub struct SilentServer {
-    address: std::net::SocketAddr,
-    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl SilentServer {
-    /// Listens on `127.0.0.1:0`, holding every connection open (and unread) until the test's
-    /// runtime ends.
-    pub async fn start() -> std::io::Result<SilentServer> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = connections.clone();
-        tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                held.push(stream);
-            }
-        });
-        Ok(SilentServer { address, connections })
-    }
-
-    /// `http://127.0.0.1:port`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// Connections accepted so far.
-    pub fn connections(&self) -> usize {
-        self.connections.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}

@@ -1,6 +1,6 @@
 //! Answers the SDK cannot trust, from a hostile or broken server (a raw TCP server standing in
 //! for one): oversized (endless, or announcing a gigabyte), deeply nested, malformed, and an
-//! answer lost after an operation that has no idempotency key. Each ends in a typed error,
+//! answer lost after an operation that has no idempotency key, no answer at all. Each ends in a typed error,
 //! promptly, the SDK holding at most `MAX_BODY_BYTES` (+ 1) of any answer; nothing that could
 //! act twice is sent twice.
 
@@ -8,8 +8,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use jobwire::engine::DelayReason;
 use jobwire::protocol::{Format, ProtocolError, MAX_BODY_BYTES};
-use jobwire::{ClientConfig, ClmClient, ClmConfig, Error, JobClient};
+use jobwire::transport::TransportError;
+use jobwire::{ClientConfig, ClmClient, ClmConfig, Error, JobClient, SubmittedJob, WaitEvent};
+use jobwire_e2e::{demo, fast_policy};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -26,6 +29,9 @@ enum Answer {
     Endless(&'static str),
     /// Close the connection without a word.
     Hangup,
+    /// Never answer (a hung backend, a black-holed proxy): hold the connection until the client
+    /// hangs up.
+    Silence,
 }
 
 /// The server: `answer(method, path)` per request; counts requests and body bytes sent.
@@ -106,6 +112,7 @@ async fn serve_one(
             }
         }
         Answer::Hangup => {}
+        Answer::Silence => while stream.read(&mut byte).await? > 0 {},
     }
     stream.shutdown().await
 }
@@ -203,4 +210,60 @@ async fn a_lost_answer_to_a_clm_operation_is_not_sent_again() {
     let clm = ClmClient::new(ClmConfig { max_retries: 2, ..ClmConfig::new(&server.base, "demo", "pw") }).unwrap();
     assert!(clm.poll("4f1b0c1e-0000-4000-8000-000000000001").await.is_err());
     assert_eq!(server.requests.load(Ordering::Relaxed) - before, 1 + 3, "a login, then the read three times");
+}
+
+/// Asserts `outcome` (bounded here, so a client that waits forever fails the test instead of
+/// hanging it) is a network error that says it timed out.
+async fn expect_timed_out<T: std::fmt::Debug>(outcome: impl std::future::Future<Output = Result<T, Error>>) {
+    match tokio::time::timeout(Duration::from_secs(10), outcome).await.expect("gave up in time") {
+        Err(Error::Transport(TransportError::Network(text))) => assert!(text.contains("timed out"), "{text}"),
+        other => panic!("expected a network error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_network_error_after_the_request_timeout() {
+    let server = hostile(|_, _| Answer::Silence).await;
+    let config = ClientConfig {
+        request_timeout: jobwire::time::Duration::from_millis(200),
+        max_retries: 2,
+        policy: fast_policy(),
+        long_poll_secs: None,
+        ..ClientConfig::new(format!("{}/client/api", server.base))
+    };
+    let client = JobClient::new(config).expect("config");
+    let started = std::time::Instant::now();
+    let mut delays = Vec::new();
+    let job = SubmittedJob {
+        job_id: "j-1".into(),
+        resource_id: None,
+        command: "deployVirtualMachine".into(),
+        submitted_at: None,
+    };
+    expect_timed_out(client.wait_job(&job, |event| {
+        if let WaitEvent::Delay { reason, retries, .. } = event {
+            delays.push((reason, retries));
+        }
+    }))
+    .await;
+    // The first try and two retries, each given up after 200 ms.
+    assert_eq!(server.requests.load(Ordering::Relaxed), 3);
+    assert_eq!(delays.iter().filter(|(reason, _)| *reason == DelayReason::Retry).count(), 2, "{delays:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_clm_server_that_never_answers_is_a_network_error_after_the_request_timeout() {
+    let server = hostile(|_, _| Answer::Silence).await;
+    let config = ClmConfig {
+        request_timeout: jobwire::time::Duration::from_millis(200),
+        max_retries: 2,
+        ..ClmConfig::new(&server.base, demo::USERNAME, demo::PASSWORD)
+    };
+    let client = ClmClient::new(config).expect("config");
+    let started = std::time::Instant::now();
+    // The login is a safe read to repeat: three tries, each given up after 200 ms.
+    expect_timed_out(client.login()).await;
+    assert_eq!(server.requests.load(Ordering::Relaxed), 3);
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }

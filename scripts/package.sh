@@ -138,7 +138,11 @@ Failures reject with instances of the exported error classes (all `JobwireError`
 CloudStack's XML out for size (the Rust crate reads both). A wait the caller stopped rejects with the standard `DOMException`s:
 `AbortError` (or the signal's own reason) and `TimeoutError` (`timeoutMs`, `deadlineMs`), with
 `jobId`; the job may still run, and the request the wait had in flight is aborted (a held
-long-poll does not keep its connection). Bad constructor options throw a `TypeError`.
+long-poll does not keep its connection). Bad constructor options throw a `TypeError`, and so
+does `job()` given anything but a non-empty string; `submit`, `call` and `run` reject with one
+for a command that is not a string. What the caller's own getters or proxies throw while
+options and params are read comes back unchanged. A `timeoutMs` beyond `setTimeout`'s 24.8 days
+(or `Infinity`) is waited out in steps.
 
 ```js
 import { JobFailedError } from 'jobwire';

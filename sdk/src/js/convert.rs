@@ -55,20 +55,58 @@ pub(super) fn json_from_js(value: &JsValue) -> Option<serde_json::Value> {
 }
 
 /// An option's value; `None` when it is absent, `undefined` or `null` (all mean "not given").
-pub(super) fn given_field(object: &JsValue, key: &str) -> Option<JsValue> {
-    let value = js_sys::Reflect::get(object, &JsValue::from_str(key)).ok()?;
-    (!value.is_undefined() && !value.is_null()).then_some(value)
+/// What a getter (or proxy) of the caller's object throws is passed on.
+pub(super) fn given_field(object: &JsValue, key: &str) -> Result<Option<JsValue>, JsValue> {
+    let value = js_sys::Reflect::get(object, &JsValue::from_str(key))?;
+    Ok((!value.is_undefined() && !value.is_null()).then_some(value))
+}
+
+/// A string argument of a JS method. wasm-bindgen's own `String` parameters take any JS value
+/// unchecked, and a number or object there makes the glue write outside its buffer: every
+/// method takes a `JsValue` and checks it here instead.
+pub(super) fn string_arg(value: &JsValue, name: &str) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| type_error(&format!("{name} must be a string")))
+}
+
+#[wasm_bindgen]
+extern "C" {
+    // js_sys's `Object::entries` and `Array::from` are not `catch`: what a caller's getter or
+    // proxy throws there would unwind through the module (and, in a promise's task, escape as
+    // an uncaught exception). These return it as an `Err`.
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
+    fn object_entries(object: &JsValue) -> Result<js_sys::Array, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = from)]
+    fn array_from(list: &JsValue) -> Result<js_sys::Array, JsValue>;
+}
+
+/// The own enumerable `[name, value]` pairs of `object` (`Object.entries`), read once.
+pub(super) fn entries(object: &JsValue) -> Result<impl Iterator<Item = (String, JsValue)>, JsValue> {
+    // A fresh array of fresh `[string, value]` arrays: reading it runs no caller code.
+    let pairs = object_entries(object)?;
+    Ok((0..pairs.length()).map(move |i| {
+        let pair: js_sys::Array = pairs.get(i).unchecked_into();
+        (pair.get(0).as_string().unwrap_or_default(), pair.get(1))
+    }))
+}
+
+/// A copy of a JS array (`Array.from`, which reads a proxy's items once, under `catch`): its
+/// items can then be read without running caller code. `None` for anything but an array.
+pub(super) fn array_copy(list: &JsValue) -> Result<Option<js_sys::Array>, JsValue> {
+    if !js_sys::Array::is_array(list) {
+        return Ok(None);
+    }
+    array_from(list).map(Some)
 }
 
 /// A string-valued option: `undefined` and `null` are `None`, anything but a string is refused.
 pub(super) fn string_field(object: &JsValue, key: &str, what: &str) -> Result<Option<String>, JsValue> {
-    let Some(value) = given_field(object, key) else { return Ok(None) };
+    let Some(value) = given_field(object, key)? else { return Ok(None) };
     value.as_string().map(Some).ok_or_else(|| type_error(&format!("{what}: {key} must be a string")))
 }
 
 /// An integer option in `0..=max`: `undefined` and `null` are `None`.
 pub(super) fn integer_field(object: &JsValue, key: &str, max: u64, what: &str) -> Result<Option<u64>, JsValue> {
-    let Some(value) = given_field(object, key) else { return Ok(None) };
+    let Some(value) = given_field(object, key)? else { return Ok(None) };
     match value.as_f64() {
         Some(n) if n >= 0.0 && n <= max as f64 && n.fract() == 0.0 => Ok(Some(n as u64)),
         _ => Err(type_error(&format!("{what}: {key} must be an integer from 0 to {max}"))),
@@ -109,7 +147,7 @@ pub(super) fn signal_field(object: &JsValue) -> Result<Option<web_sys::AbortSign
 
 /// An option that must be a `T` (`kind` names it in the `TypeError`).
 fn instance_field<T: JsCast>(object: &JsValue, key: &str, kind: &str) -> Result<Option<T>, JsValue> {
-    let Some(value) = given_field(object, key) else { return Ok(None) };
+    let Some(value) = given_field(object, key)? else { return Ok(None) };
     value.dyn_into().map(Some).map_err(|_| type_error(&format!("{key} must be {kind}")))
 }
 
@@ -146,9 +184,7 @@ pub(super) fn params_from_js(params: JsValue) -> Result<Vec<(String, String)>, J
         None => return Err(type_error("params must be an object of strings, numbers or booleans")),
     };
     let mut out = Vec::new();
-    for entry in js_sys::Object::entries(&object).iter() {
-        let entry: js_sys::Array = entry.unchecked_into();
-        let (name, value) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+    for (name, value) in entries(&object)? {
         let text = if let Some(text) = value.as_string() {
             Some(text)
         } else if let Some(flag) = value.as_bool() {

@@ -113,15 +113,13 @@ impl ClientOptions {
 
 /// `initialDelayMs: { command: ms, … }`: a fixed first-poll delay per command.
 fn initial_delays(options: &JsValue, what: &str) -> Result<Vec<(String, crate::time::Duration)>, JsValue> {
-    let Some(value) = convert::given_field(options, "initialDelayMs") else { return Ok(Vec::new()) };
-    let Some(object) = value.dyn_ref::<js_sys::Object>().filter(|_| value.is_object()) else {
+    let Some(value) = convert::given_field(options, "initialDelayMs")? else { return Ok(Vec::new()) };
+    if !value.is_object() {
         return Err(convert::type_error(&format!("{what}: initialDelayMs must be an object of command: ms")));
-    };
+    }
     let mut delays = Vec::new();
-    for entry in js_sys::Object::entries(object).iter() {
-        let pair: js_sys::Array = entry.unchecked_into();
-        let (command, ms) = (pair.get(0).as_string().unwrap_or_default(), pair.get(1).as_f64());
-        match ms.filter(|ms| ms.is_finite() && (0.0..=convert::MAX_SAFE_INTEGER as f64).contains(ms)) {
+    for (command, ms) in convert::entries(&value)? {
+        match ms.as_f64().filter(|ms| ms.is_finite() && (0.0..=convert::MAX_SAFE_INTEGER as f64).contains(ms)) {
             Some(ms) => delays.push((command, crate::time::Duration::from_millis(ms as u64))),
             None => {
                 return Err(convert::type_error(&format!(
@@ -329,11 +327,12 @@ impl JobClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<Job>")]
     pub fn submit(
         &self,
-        command: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] command: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean>")] params: JsValue,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
         promise(async move {
+            let command = convert::string_arg(&command, "command")?;
             let submitted = client.submit(&command, params).await?;
             Ok(Job::new(client, submitted).into())
         })
@@ -343,17 +342,28 @@ impl JobClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<JsonValue>")]
     pub fn call(
         &self,
-        command: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] command: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean> | undefined")] params: JsValue,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
-        promise(async move { convert::value_to_js(&client.call(&command, params).await?) })
+        promise(async move {
+            let command = convert::string_arg(&command, "command")?;
+            convert::value_to_js(&client.call(&command, params).await?)
+        })
     }
 
-    /// A `Job` handle for a job id obtained elsewhere.
-    pub fn job(&self, #[wasm_bindgen(js_name = jobId)] job_id: String) -> Job {
+    /// A `Job` handle for a job id obtained elsewhere; throws `TypeError` unless it is a
+    /// non-empty string.
+    pub fn job(
+        &self,
+        #[wasm_bindgen(js_name = jobId, unchecked_param_type = "string")] job_id: JsValue,
+    ) -> Result<Job, JsValue> {
+        let job_id = convert::string_arg(&job_id, "jobId")?;
+        if job_id.is_empty() {
+            return Err(convert::type_error("jobId must not be empty"));
+        }
         let submitted = SubmittedJob { job_id, resource_id: None, command: String::new(), submitted_at: None };
-        Job::new(self.inner.clone(), submitted)
+        Ok(Job::new(self.inner.clone(), submitted))
     }
 
     /// A `Job` handle from a resume token (`JSON.parse(JSON.stringify(job))`); throws
@@ -381,13 +391,14 @@ impl JobClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<JsonValue>")]
     pub fn run(
         &self,
-        command: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] command: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean>")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
         let options = options.unwrap_or(JsValue::UNDEFINED);
         promise(async move {
+            let command = convert::string_arg(&command, "command")?;
             let options = WaitOptions::from_js(&options)?;
             match client {
                 // CLM holds the operation itself (`timeout` N) and polls only if a Task comes back.
@@ -418,7 +429,7 @@ impl JobClient {
         #[wasm_bindgen(unchecked_param_type = "Array<Job | ResumeToken>")] jobs: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "WatchOptions")] options: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let list: js_sys::Array = jobs.dyn_into().map_err(|_| convert::type_error("watch takes an array of jobs"))?;
+        let list = convert::array_copy(&jobs)?.ok_or_else(|| convert::type_error("watch takes an array of jobs"))?;
         let submitted = list.iter().map(|job| job_from_js(&job)).collect::<Result<Vec<_>, _>>()?;
         let options = match options.filter(|options| !options.is_undefined() && !options.is_null()) {
             None => watch::WatchOptions { on_delay: None, signal: None },
@@ -496,7 +507,7 @@ impl WaitOptions {
         }
         let function = |name: &str| convert::function_field(options, name);
         let signal = convert::signal_field(options)?;
-        let timeout_ms = match convert::given_field(options, "timeoutMs") {
+        let timeout_ms = match convert::given_field(options, "timeoutMs")? {
             None => None,
             Some(value) => match value.as_f64() {
                 Some(ms) if ms >= 0.0 => Some(ms),
@@ -609,13 +620,20 @@ async fn supervise(
 /// A job from a `Job` object (its `id`/`command`/`submittedAt` getters) or a resume token
 /// (`jobId`).
 fn job_from_js(value: &JsValue) -> Result<SubmittedJob, JsValue> {
-    let text = |key: &str| js_sys::Reflect::get(value, &key.into()).ok().and_then(|v| v.as_string());
-    let job_id = text("jobId").or_else(|| text("id")).filter(|id| !id.is_empty());
-    let job_id = job_id.ok_or_else(|| convert::type_error("each job must be a Job or a resume token with a jobId"))?;
+    let not_a_job = || convert::type_error("each job must be a Job or a resume token with a jobId");
+    if !value.is_object() {
+        return Err(not_a_job());
+    }
+    let text = |key: &str| Ok::<_, JsValue>(js_sys::Reflect::get(value, &key.into())?.as_string());
+    let job_id = match text("jobId")? {
+        Some(id) => Some(id),
+        None => text("id")?,
+    };
+    let job_id = job_id.filter(|id| !id.is_empty()).ok_or_else(not_a_job)?;
     Ok(SubmittedJob {
         job_id,
-        resource_id: text("resourceId"),
-        command: text("command").unwrap_or_default(),
+        resource_id: text("resourceId")?,
+        command: text("command")?.unwrap_or_default(),
         submitted_at: submit_time(value, "invalid job")?.and_then(instant_at),
     })
 }

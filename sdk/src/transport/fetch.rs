@@ -128,12 +128,23 @@ impl Drop for Timeout {
     }
 }
 
-/// Resolves after `millis` (clamped to `0..=u32::MAX`), with `setTimeout` on the global object.
+/// The longest delay `setTimeout` keeps (2^31 − 1 ms, 24.8 days): a longer one fires at once.
+const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
+/// Resolves after `millis` (NaN and negatives are 0; infinity never), with `setTimeout` on the
+/// global object, in steps of at most [`MAX_TIMER_MS`].
 pub(crate) async fn sleep_ms(millis: f64) {
-    let millis = if millis.is_finite() && millis > 0.0 { millis.min(f64::from(u32::MAX)).floor() } else { 0.0 };
-    let mut id = JsValue::UNDEFINED;
-    let promise = js_sys::Promise::new(&mut |resolve, _| id = set_timeout(&resolve, millis));
-    Timeout { id, fired: JsFuture::from(promise) }.await;
+    let mut left = if millis > 0.0 { millis.floor() } else { 0.0 };
+    loop {
+        let step = left.min(MAX_TIMER_MS);
+        let mut id = JsValue::UNDEFINED;
+        let promise = js_sys::Promise::new(&mut |resolve, _| id = set_timeout(&resolve, step));
+        Timeout { id, fired: JsFuture::from(promise) }.await;
+        left -= step;
+        if left <= 0.0 {
+            return;
+        }
+    }
 }
 
 /// Waits `duration` with `setTimeout` on the global object (works in pages, workers and Node).

@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Form, Router};
+use jobwire::engine::PER_JOB_MAX;
 use jobwire::protocol::JobState;
 use jobwire::{ClientConfig, JobClient, SubmittedJob, WaitEvent};
 use jobwire_e2e::bench::Server;
-use jobwire_e2e::{demo_api_key, deploy_params, ids, soak, start_server, ticking_policy};
+use jobwire_e2e::{demo_api_key, deploy_params, ids, soak, ticking_policy};
 use jobwire_server::Config;
 use serde_json::json;
 
@@ -28,27 +29,42 @@ fn demo_client(endpoint: String, tick_ms: u64) -> JobClient {
 
 #[tokio::test]
 async fn a_watch_of_600_jobs_lists_them_in_one_request_per_tick_once_it_knows_their_number() {
-    let client = demo_client(start_server(2500).await.expect("server starts"), 300);
+    let config = Config { job_duration_ms: 2500, ..Config::default() };
+    let server = Server::start(&config, None).await.expect("server starts");
+    let client = demo_client(server.api.clone(), 300);
     let params = deploy_params(ids::SMALL);
     let mut jobs = Vec::new();
     for _ in 0..600 {
         jobs.push(client.submit("deployVirtualMachine", &params).await.expect("submitted"));
     }
     let before = client.requests_sent();
-    let mut listings = 0u64;
+    let mut ticks = 0u64;
     let finals = client
         .watch_events(&jobs, |event| {
             if let WaitEvent::Delay { retries: 0, .. } = event {
-                listings += 1;
+                ticks += 1;
             }
         })
         .await
         .expect("watched");
     let requests = client.requests_sent() - before;
     assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
-    assert!(listings >= 3, "{listings} listings");
+    let listed = requests_answered(&server, "listAsyncJobs").await as u64;
+    let asked = requests_answered(&server, "queryAsyncJobResult").await as u64;
+    // Every request was a listing or a status of one job: nothing was retried.
+    assert_eq!(requests, listed + asked, "{listed} listings, {asked} job statuses");
     // The first listing: two pages of 500 (its size unknown); every later one: one request.
-    assert_eq!(requests, listings + 1, "{requests} requests for {listings} listings");
+    // When a tick found at most PER_JOB_MAX of the jobs unfinished among the many listed (the
+    // last few submits, when the submits took long), the rest of the watch asks for those
+    // one by one instead: up to PER_JOB_MAX statuses per tick.
+    let listing_ticks = listed - 1;
+    assert!(listing_ticks >= 3, "{listing_ticks} listing ticks");
+    let per_job_ticks = ticks.checked_sub(listing_ticks).expect("no more listings than ticks");
+    let per_job_max = PER_JOB_MAX as u64;
+    assert!(
+        (asked.div_ceil(per_job_max)..=asked).contains(&per_job_ticks),
+        "{ticks} ticks: {listed} listing requests, {asked} statuses"
+    );
 }
 
 /// A server whose jobs report no progress (so a watch keeps ticking to the end), a client of

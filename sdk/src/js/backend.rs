@@ -32,7 +32,11 @@ pub(super) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 impl Backend {
     /// Submits `command` (CloudStack API name, or CLM operation path such as `ComputeContainer`)
     /// with `params` (CloudStack arguments, or the CLM request body).
-    pub(super) fn submit<'a>(&'a self, command: &'a str, params: JsValue) -> Boxed<'a, Result<SubmittedJob, JsValue>> {
+    pub(super) fn submit<'a>(
+        &'a self,
+        command: &'a str,
+        params: Option<JsValue>,
+    ) -> Boxed<'a, Result<SubmittedJob, JsValue>> {
         Box::pin(async move {
             match self {
                 Backend::CloudStack(client) => {
@@ -45,7 +49,7 @@ impl Backend {
     }
 
     /// A synchronous call: a CloudStack command's response object, or a CLM GET of `command`.
-    pub(super) fn call<'a>(&'a self, command: &'a str, params: JsValue) -> Boxed<'a, Result<Value, JsValue>> {
+    pub(super) fn call<'a>(&'a self, command: &'a str, params: Option<JsValue>) -> Boxed<'a, Result<Value, JsValue>> {
         Box::pin(async move {
             match self {
                 Backend::CloudStack(client) => {
@@ -79,10 +83,10 @@ impl Backend {
 }
 
 /// A CLM request body: a plain object (`undefined` is `{}`).
-pub(super) fn clm_body(params: JsValue) -> Result<Value, JsValue> {
-    if params.is_undefined() || params.is_null() {
+pub(super) fn clm_body(params: Option<JsValue>) -> Result<Value, JsValue> {
+    let Some(params) = params.filter(|params| !params.is_undefined() && !params.is_null()) else {
         return Ok(Value::Object(serde_json::Map::new()));
-    }
+    };
     match super::convert::json_from_js(&params) {
         Some(body @ Value::Object(_)) => Ok(body),
         _ => Err(type_error("a CLM operation body must be a plain object")),

@@ -174,10 +174,10 @@ pub(super) fn type_error(message: &str) -> JsValue {
 
 /// Reads `{ name: value }` command arguments; numbers and booleans become strings, `null` and
 /// `undefined` values are left out.
-pub(super) fn params_from_js(params: JsValue) -> Result<Vec<(String, String)>, JsValue> {
-    if params.is_undefined() || params.is_null() {
+pub(super) fn params_from_js(params: Option<JsValue>) -> Result<Vec<(String, String)>, JsValue> {
+    let Some(params) = params.filter(|params| !params.is_undefined() && !params.is_null()) else {
         return Ok(Vec::new());
-    }
+    };
     let object = match params.dyn_ref::<js_sys::Map>() {
         Some(map) => js_sys::Object::from_entries(map)?,
         None if params.is_object() && !js_sys::Array::is_array(&params) => params.unchecked_into(),

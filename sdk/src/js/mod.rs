@@ -248,10 +248,14 @@ export interface WaitOptions {
   /** Every delay the client chose, and why. */
   onDelay?: (delay: Delay) => void;
 }
+/** Why the client waits before its next request (see `Delay`). */
+export type DelayReason = 'first-poll' | 'initial-delay' | 'learned-duration' | 'expected-window' | 'eta' | 'backoff' | 'retry-after' | 'retry' | 'long-poll';
+/** A command's arguments: CloudStack's `{ name: value }` (numbers and booleans are sent as text; `null` and `undefined` members are left out), or a CLM operation's JSON body. */
+export type CommandParams = { [name: string]: string | number | boolean | null | undefined } | JsonObject;
 /** A delay the client chose before its next request, and why: first-poll, initial-delay (initialDelayMs), learned-duration, expected-window (polls closer together where jobs of the command usually finish), eta (the finish estimated from the job's progress; for a watch, the earliest any of its jobs can finish), backoff, retry-after, retry, long-poll. */
 export interface Delay {
   delayMs: number;
-  reason: string;
+  reason: DelayReason;
   /** Transient failures in a row before this delay. */
   retries: number;
 }
@@ -271,7 +275,7 @@ pub struct JobClient {
 
 #[wasm_bindgen]
 impl JobClient {
-    /// `new JobClient({ endpoint, apiKey?, secretKey?, response? })`; throws `TypeError` on bad options.
+    /// `new JobClient(options)` (see `JobClientOptions`); throws `TypeError` on bad options.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "JobClientOptions")] options: JsValue,
@@ -328,7 +332,7 @@ impl JobClient {
     pub fn submit(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] command: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean>")] params: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CommandParams")] params: Option<JsValue>,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
         promise(async move {
@@ -343,7 +347,7 @@ impl JobClient {
     pub fn call(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] command: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean> | undefined")] params: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CommandParams")] params: Option<JsValue>,
     ) -> js_sys::Promise {
         let client = self.inner.clone();
         promise(async move {
@@ -392,7 +396,7 @@ impl JobClient {
     pub fn run(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] command: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, string | number | boolean>")] params: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "CommandParams")] params: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>,
     ) -> js_sys::Promise {
         let client = self.inner.clone();

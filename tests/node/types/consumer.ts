@@ -1,7 +1,7 @@
 // Compiled by the package tests with `tsc --noEmit`: the declarations a consumer sees.
 import init, {
   initSync, Job, JobClient, JobFailedError, JobwireError, TransportError,
-  type Delay, type JobClientOptions, type JobStatus, type JsonValue, type ResumeToken, type StoppedWaiting,
+  type Delay, type DelayReason, type JobClientOptions, type JobStatus, type JsonValue, type ResumeToken, type StoppedWaiting,
 } from 'jobwire';
 
 import initManual, { JobClient as ManualJobClient } from 'jobwire/manual';
@@ -20,7 +20,12 @@ let last: JobStatus | undefined;
 const result: JsonValue = await job.wait((s: JobStatus) => { last = s; });
 const state: 'pending' | 'succeeded' | 'failed' | 'cancelled' | undefined = last?.state;
 const polled: JobStatus = await client.job(id).poll();
-const zones: unknown = await client.call('listZones', undefined);
+const zones: unknown = await client.call('listZones');
+// A CLM operation's body is JSON, nested objects included.
+const clm = new JobClient({ protocol: 'clm', endpoint: 'http://127.0.0.1:8080', username: 'u', password: 'p' });
+await clm.submit('ComputeContainer', { name: 'web', serviceOffering: { guid: 'g' }, count: 2 });
+// @ts-expect-error a CloudStack param or CLM body member cannot be a function
+await client.submit('deployVirtualMachine', { zoneid: () => 'z' });
 console.log(resourceId, state, polled.error?.code, zones, result, sameClass);
 
 // @ts-expect-error the package reads JSON only
@@ -41,6 +46,10 @@ const token: ResumeToken = job.toJSON();
 client.resume(token);
 client.watch([job, token]);
 client.watch([job], { onDelay: (delay: Delay) => console.log(delay.delayMs, delay.reason, delay.retries) });
+const reason: DelayReason = 'long-poll';
+// @ts-expect-error reasons are a closed set of names
+const notAReason: DelayReason = 'soon';
+console.log(reason, notAReason);
 
 // Errors are classes: instanceof narrows to their fields.
 try {

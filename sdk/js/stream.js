@@ -57,13 +57,17 @@ export function watchStream() {
       queue.push(value);
       wake();
     },
+    // Over either way: `stopped` settles too, so the Rust side's future on it frees its
+    // callbacks (a promise that never settles would keep them for the life of the page).
     end() {
       ended = true;
+      stop();
       wake();
     },
     fail(error) {
       ended = failed = true;
       failure = error;
+      stop();
       wake();
     },
   };

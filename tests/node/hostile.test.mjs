@@ -4,7 +4,7 @@
 // Needs JOBWIRE_SERVER_BIN and JOBWIRE_DIST (./dev test sets them).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { JobClient } from 'jobwire';
+import init, { JobClient } from 'jobwire';
 import { startServer } from '../e2e/server.mjs';
 
 const apiKey = 'hostile-test-key';
@@ -128,4 +128,32 @@ test('a wait limit beyond setTimeout\'s 24.8 days (or Infinity) is a long limit,
     const result = await job.wait({ timeoutMs });
     assert.equal(result.virtualmachine.id, job.resourceId, `timeoutMs ${timeoutMs}`);
   }
+});
+
+test('waits that end leave nothing behind: no listener on a shared signal, no JS value held in the module', async () => {
+  const { getEventListeners } = await import('node:events');
+  const wasm = await init();
+  const live = () => {
+    const table = wasm.__wbindgen_externrefs;
+    let count = 0;
+    for (let i = 0; i < table.length; i++) if (table.get(i) !== undefined) count++;
+    return count;
+  };
+  const client = new JobClient({ endpoint: `${server.url}/client/api`, apiKey, secretKey });
+  const job = await client.submit('deployVirtualMachine', DEPLOY);
+  await job.wait();
+  // One controller for the page's life, given to every wait (as a dashboard does).
+  const page = new AbortController();
+  const before = live();
+  for (let i = 0; i < 100; i++) {
+    await job.wait({ signal: page.signal, timeoutMs: 600_000 });
+    for await (const status of client.watch([job], { signal: page.signal })) assert.equal(status.state, 'succeeded');
+  }
+  assert.equal(getEventListeners(page.signal, 'abort').length, 0, 'abort listeners left on the signal');
+  // Each unsettled promise a wait left behind held ~3 JS values (its callbacks) for good.
+  assert.ok(live() - before < 20, `${live() - before} more JS values held after 100 waits and watches`);
+  // The signal still stops a wait.
+  const pending = job.wait({ signal: page.signal });
+  page.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
 });

@@ -2,12 +2,13 @@
 //! wait. Dropping the losing future stops the polling at once: no request goes out after abort.
 
 use std::future::Future;
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, AddEventListenerOptions};
+
+use crate::transport::HeldPromise;
 
 /// Which of two futures finished first.
 pub(super) enum First<A, B> {
@@ -37,23 +38,52 @@ pub(super) async fn race<A: Future, B: Future>(a: A, b: B) -> First<A::Output, B
 /// the signal's `reason` when it has one (as `fetch` does; left as the caller made it), else
 /// an `AbortError` naming `job_id` (`batch` for a watch).
 pub(super) async fn aborted(signal: AbortSignal, job_id: &str) -> JsValue {
-    let waiting = signal.clone();
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        if waiting.aborted() {
-            let _ = resolve.call0(&JsValue::NULL);
-        } else {
-            let options = AddEventListenerOptions::new();
-            options.set_once(true);
-            let _ =
-                waiting.add_event_listener_with_callback_and_add_event_listener_options("abort", &resolve, &options);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
+    Listening::new(&signal).await;
     let reason = signal.reason();
     if reason.is_undefined() {
         stopped_waiting("AbortError", "stopped waiting: aborted; the job may still be running", job_id)
     } else {
         reason
+    }
+}
+
+/// Resolves when `signal` aborts (at once if it already has). Dropped first (the wait ended
+/// another way), it takes its listener off the signal: one long-lived signal given to many
+/// waits does not collect a listener per wait.
+struct Listening<'a> {
+    signal: &'a AbortSignal,
+    fired: HeldPromise,
+}
+
+impl<'a> Listening<'a> {
+    fn new(signal: &'a AbortSignal) -> Self {
+        let fired = HeldPromise::new(|resolve| {
+            if signal.aborted() {
+                let _ = resolve.call0(&JsValue::NULL);
+            } else {
+                let options = AddEventListenerOptions::new();
+                options.set_once(true);
+                let _ =
+                    signal.add_event_listener_with_callback_and_add_event_listener_options("abort", resolve, &options);
+            }
+        });
+        Listening { signal, fired }
+    }
+}
+
+impl Future for Listening<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.fired).poll(cx)
+    }
+}
+
+impl Drop for Listening<'_> {
+    fn drop(&mut self) {
+        if let Some(listener) = self.fired.resolve_fn() {
+            let _ = self.signal.remove_event_listener_with_callback("abort", listener);
+        }
     }
 }
 

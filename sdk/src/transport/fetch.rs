@@ -107,18 +107,65 @@ async fn read_limited(response: &Response) -> Result<Vec<u8>, TransportError> {
     Ok(if bytes.length() > limit { bytes.subarray(0, limit).to_vec() } else { bytes.to_vec() })
 }
 
+/// A promise whose `resolve` this side holds, as a future. Dropped before the promise settled
+/// (a wait stopped, a timer cleared, a listener removed), it resolves the promise itself: a
+/// `JsFuture` frees its two callbacks, their Rust state and the JS values they hold only once
+/// its promise settles, so every unsettled one would stay for the life of the page.
+pub(crate) struct HeldPromise {
+    resolve: JsValue,
+    settled: JsFuture,
+}
+
+impl HeldPromise {
+    /// A new promise; `start` hands its `resolve` to whatever is to settle it (a timer, a
+    /// listener) and may call it at once.
+    pub(crate) fn new(start: impl FnOnce(&js_sys::Function)) -> Self {
+        let mut start = Some(start);
+        let mut resolve = JsValue::UNDEFINED;
+        let promise = js_sys::Promise::new(&mut |resolve_fn, _reject| {
+            if let Some(start) = start.take() {
+                start(&resolve_fn);
+            }
+            resolve = resolve_fn.into();
+        });
+        HeldPromise { resolve, settled: JsFuture::from(promise) }
+    }
+
+    /// The promise's `resolve` (to remove it again as a listener).
+    pub(crate) fn resolve_fn(&self) -> Option<&js_sys::Function> {
+        self.resolve.dyn_ref()
+    }
+}
+
+impl Future for HeldPromise {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.settled).poll(cx).map(drop)
+    }
+}
+
+impl Drop for HeldPromise {
+    fn drop(&mut self) {
+        // Settling an already settled promise does nothing.
+        if let Some(resolve) = self.resolve_fn() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
 /// A `setTimeout` as a future; dropping it clears the timer (an abandoned wait leaves nothing
-/// behind that would keep Node's event loop alive).
+/// behind that would keep Node's event loop alive) and then settles its promise.
 struct Timeout {
     id: JsValue,
-    fired: JsFuture,
+    fired: HeldPromise,
 }
 
 impl Future for Timeout {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.fired).poll(cx).map(drop)
+        Pin::new(&mut self.fired).poll(cx)
     }
 }
 
@@ -138,8 +185,8 @@ pub(crate) async fn sleep_ms(millis: f64) {
     loop {
         let step = left.min(MAX_TIMER_MS);
         let mut id = JsValue::UNDEFINED;
-        let promise = js_sys::Promise::new(&mut |resolve, _| id = set_timeout(&resolve, step));
-        Timeout { id, fired: JsFuture::from(promise) }.await;
+        let fired = HeldPromise::new(|resolve| id = set_timeout(resolve, step));
+        Timeout { id, fired }.await;
         left -= step;
         if left <= 0.0 {
             return;

@@ -6,10 +6,10 @@ use crate::time::Duration;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 // For the JS API's `timeoutMs`.
-#[cfg(all(target_arch = "wasm32", feature = "js"))]
-pub(crate) use fetch::sleep_ms;
 #[cfg(target_arch = "wasm32")]
 pub use fetch::{send, sleep, unix_now};
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+pub(crate) use fetch::{sleep_ms, HeldPromise};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;

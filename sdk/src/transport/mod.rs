@@ -5,9 +5,9 @@ use crate::time::Duration;
 
 #[cfg(target_arch = "wasm32")]
 mod fetch;
-// For the JS API's `timeoutMs`.
 #[cfg(target_arch = "wasm32")]
 pub use fetch::{send, sleep, unix_now};
+// For the JS API: its `timeoutMs`, and its abort listeners.
 #[cfg(all(target_arch = "wasm32", feature = "js"))]
 pub(crate) use fetch::{sleep_ms, HeldPromise};
 

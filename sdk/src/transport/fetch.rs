@@ -112,7 +112,7 @@ async fn read_limited(response: &Response) -> Result<Vec<u8>, TransportError> {
 /// `JsFuture` frees its two callbacks, their Rust state and the JS values they hold only once
 /// its promise settles, so every unsettled one would stay for the life of the page.
 pub(crate) struct HeldPromise {
-    resolve: JsValue,
+    resolve: Option<js_sys::Function>,
     settled: JsFuture,
 }
 
@@ -121,19 +121,19 @@ impl HeldPromise {
     /// listener) and may call it at once.
     pub(crate) fn new(start: impl FnOnce(&js_sys::Function)) -> Self {
         let mut start = Some(start);
-        let mut resolve = JsValue::UNDEFINED;
+        let mut resolve = None;
         let promise = js_sys::Promise::new(&mut |resolve_fn, _reject| {
             if let Some(start) = start.take() {
                 start(&resolve_fn);
             }
-            resolve = resolve_fn.into();
+            resolve = Some(resolve_fn);
         });
         HeldPromise { resolve, settled: JsFuture::from(promise) }
     }
 
     /// The promise's `resolve` (to remove it again as a listener).
     pub(crate) fn resolve_fn(&self) -> Option<&js_sys::Function> {
-        self.resolve.dyn_ref()
+        self.resolve.as_ref()
     }
 }
 

@@ -1,7 +1,9 @@
 //! How a watch asks for `listAsyncJobs`: by pages until a listing showed its size, then in one
 //! request (`pagesize=-1`, CloudStack's "unlimited"), and by pages for good from a server that
 //! refuses "unlimited"; and when it stops listing: a few jobs of its own among many others are
-//! asked for one by one.
+//! asked for one by one; and where a watch's first listing starts: at the oldest submit by the
+//! client's clock (not the account's whole history), from the beginning when the server's clock
+//! disagrees.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,8 +11,11 @@ use std::sync::{Arc, Mutex};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Form, Router};
-use jobwire::engine::PER_JOB_MAX;
+use jobwire::engine::{CLOCK_SKEW_MARGIN, PER_JOB_MAX};
+use jobwire::protocol::cloudstack::signing::format_date;
+use jobwire::protocol::date::parse_cloudstack_date;
 use jobwire::protocol::JobState;
+use jobwire::time::Instant;
 use jobwire::{ClientConfig, JobClient, SubmittedJob, WaitEvent};
 use jobwire_e2e::bench::Server;
 use jobwire_e2e::{demo_api_key, deploy_params, ids, soak, ticking_policy};
@@ -170,4 +175,125 @@ async fn a_server_that_refuses_unlimited_listings_is_listed_by_pages_from_then_o
     // Size unknown: a page. Then "unlimited", refused, and the listing by pages after all;
     // the third watch pages at once.
     assert_eq!(asked, ["page 1", "unlimited", "page 1", "page 1"]);
+}
+
+/// One listing a stand-in server answered: its `startdate` (Unix seconds), and how many jobs it
+/// showed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Listed {
+    since: Option<i64>,
+    shown: usize,
+}
+
+/// Seconds since the Unix epoch on this machine's clock.
+fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// A stand-in for a CloudStack whose clock is `skew_secs` off this machine's: a day of history
+/// (1,000 finished jobs, one every 86 s) and `own` finished jobs `job-1`… created just now by
+/// its clock; `listAsyncJobs` shows those created since `startdate`, all in one answer.
+/// Records each listing; any other command is refused (the watch must not ask per job).
+async fn skewed_server(skew_secs: i64, own: usize) -> (String, Arc<Mutex<Vec<Listed>>>) {
+    let now = unix_now() + skew_secs;
+    let job = |id: String, created: i64| {
+        json!({"jobid": id, "jobstatus": 1, "jobprocstatus": 0, "jobresultcode": 0, "jobresulttype": "object",
+            "jobresult": {}, "cmd": "deployVirtualMachine", "created": format_date(u64::try_from(created).unwrap_or(0))})
+    };
+    let history = (0..1_000).map(|n| (format!("old-{n}"), now - 86_400 + n * 86));
+    let own = (1..=own).map(|n| (format!("job-{n}"), now));
+    let jobs: Arc<Vec<(i64, serde_json::Value)>> =
+        Arc::new(history.chain(own).map(|(id, created)| (created, job(id, created))).collect());
+    let listed = Arc::new(Mutex::new(Vec::new()));
+    let log = listed.clone();
+    let router = Router::new().route(
+        "/client/api",
+        post(move |Form(params): Form<HashMap<String, String>>| {
+            let (log, jobs) = (log.clone(), jobs.clone());
+            async move {
+                if params.get("command").map(String::as_str) != Some("listAsyncJobs") {
+                    return (StatusCode::from_u16(432).unwrap_or(StatusCode::BAD_REQUEST), String::new());
+                }
+                let since = params.get("startdate").map(|text| parse_cloudstack_date(text).expect("a startdate"));
+                let shown: Vec<_> = jobs
+                    .iter()
+                    .filter(|(created, _)| since.is_none_or(|since| *created >= since))
+                    .map(|(_, job)| job.clone())
+                    .collect();
+                log.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Listed { since, shown: shown.len() });
+                let answer = json!({"listasyncjobsresponse": {"count": shown.len(), "asyncjobs": shown}});
+                (StatusCode::OK, answer.to_string())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{address}/client/api"), listed)
+}
+
+/// `count` jobs `job-1`… submitted `age_secs` ago (`None`: handles made from bare ids).
+fn own_jobs(count: usize, age_secs: Option<u64>) -> Vec<SubmittedJob> {
+    let submitted_at = age_secs.map(|secs| Instant::now().checked_sub(jobwire::time::Duration::from_secs(secs)));
+    (1..=count)
+        .map(|n| SubmittedJob {
+            job_id: format!("job-{n}"),
+            resource_id: None,
+            command: "deployVirtualMachine".into(),
+            submitted_at: submitted_at.map(|at| at.expect("an instant that long ago")),
+        })
+        .collect()
+}
+
+async fn watched_listings(skew_secs: i64, jobs: &[SubmittedJob]) -> Vec<Listed> {
+    let (endpoint, listed) = skewed_server(skew_secs, jobs.len()).await;
+    let config = ClientConfig { policy: ticking_policy(20), long_poll_secs: None, ..ClientConfig::new(endpoint) };
+    let client = JobClient::new(config).expect("valid config");
+    let finals = client.watch(jobs, |_| {}).await.expect("watched");
+    assert_eq!(finals.len(), jobs.len());
+    assert!(finals.iter().all(|s| s.state == JobState::Succeeded));
+    let listed = listed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+    listed
+}
+
+#[tokio::test]
+async fn a_watchs_first_listing_starts_at_the_oldest_submit_not_at_the_accounts_history() {
+    let before = unix_now();
+    let listed = watched_listings(0, &own_jobs(5, Some(30))).await;
+    // The client's clock puts the submits 30 s back, less the margin: the day of history stays
+    // out of the answer (5 jobs instead of 1,005).
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].shown, 5);
+    let margin = CLOCK_SKEW_MARGIN.as_secs() as i64;
+    let since = listed[0].since.expect("a startdate");
+    assert!((before - 30 - margin - 2..=unix_now() - 30 - margin).contains(&since), "{since} from {before}");
+}
+
+#[tokio::test]
+async fn a_server_clock_behind_by_more_than_the_margin_costs_one_listing_of_the_history() {
+    // Its jobs were created an hour before the client's clock says: the first listing shows
+    // none of them, and the watch lists the whole history once, not each job on its own.
+    let listed = watched_listings(-3_600, &own_jobs(5, Some(0))).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0].shown, 0);
+    assert!(listed[0].since.is_some());
+    assert_eq!(listed[1], Listed { since: None, shown: 1_005 });
+}
+
+#[tokio::test]
+async fn a_server_clock_ahead_or_a_few_minutes_behind_changes_nothing() {
+    for skew_secs in [3_600, -60] {
+        let listed = watched_listings(skew_secs, &own_jobs(5, Some(0))).await;
+        assert_eq!(listed.len(), 1, "skew {skew_secs}: {listed:?}");
+        assert!(listed[0].since.is_some());
+        // Ahead: an hour of history shows too (43 jobs); behind: the own jobs only.
+        assert!((5..=5 + 3_600 / 86 + 1).contains(&listed[0].shown), "skew {skew_secs}: {listed:?}");
+    }
+}
+
+#[tokio::test]
+async fn jobs_of_unknown_age_are_listed_from_the_beginning() {
+    let listed = watched_listings(0, &own_jobs(5, None)).await;
+    assert_eq!(listed, [Listed { since: None, shown: 1_005 }]);
 }

@@ -3,13 +3,20 @@
 //! listing does not cover) are asked for one by one, and so are the last few once a listing
 //! shows mostly other jobs ([`crate::engine::worth_listing`]). Decisions are the
 //! [`BatchTracker`]'s.
+//! Listings start at the oldest unfinished job's creation (`startdate`); the first, before any
+//! answer gave the creation times, at the oldest submit by the client's own clock (less a margin
+//! for skew, [`crate::engine::first_listing_since`]), and again from the beginning if the clocks
+//! disagree by more than that.
 //! Like single waits, a watch learns from the jobs it sees finish, its first listing waits for
 //! the earliest window in which a job's command usually finishes, and it lists no sooner than
 //! the earliest finish the jobs' progress allows (a batch of long jobs is not listed every few
 //! seconds for minutes just to read their progress). A small watch also lists no later than the
 //! first finish that progress promises, however long its backoff has grown.
 
-use crate::engine::{worth_listing, BatchEta, BatchTracker, DelayReason, Paging, WaitStep, Waiter, LISTING_PAGE_SIZE};
+use crate::engine::{
+    first_listing_since, guess_missed, worth_listing, BatchEta, BatchTracker, DelayReason, Paging, WaitStep, Waiter,
+    LISTING_PAGE_SIZE,
+};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, Request};
 use crate::protocol::{JobSnapshot, ProtocolError};
@@ -92,6 +99,10 @@ impl JobClient {
         let mut lessons = Lessons::new(jobs);
         let mut tick_started = started;
         let mut per_job = false;
+        // Until answers give the jobs' creation times, listings start where the client's clock
+        // puts the oldest submit, not at the beginning of the account's history.
+        let mut guessed_since =
+            first_listing_since(transport::unix_now(), jobs.iter().map(|job| driver::age(job, started)));
         let mut aimed_misses = 0;
         while !tracker.is_done() {
             // The delay counts from the start of the previous listing: a listing that takes a
@@ -127,18 +138,27 @@ impl JobClient {
             let missing = if per_job {
                 tracker.unfinished().cloned().collect()
             } else {
-                let since = tracker.oldest_unfinished_created();
-                let listing = self.list_jobs(since, &mut driver::delays_from(&mut *on_event)).await?;
-                let listed_at = Instant::now();
-                listing.iter().for_each(|snapshot| etas.observe(listed_at, snapshot));
-                let (news, missing) = tracker.observe_listing(&listing);
-                for snapshot in &news {
-                    self.report(&mut lessons, snapshot, started, on_event);
+                let known_since = tracker.oldest_unfinished_created();
+                let mut since = known_since.or(guessed_since);
+                loop {
+                    let listing = self.list_jobs(since, &mut driver::delays_from(&mut *on_event)).await?;
+                    let listed_at = Instant::now();
+                    listing.iter().for_each(|snapshot| etas.observe(listed_at, snapshot));
+                    let (news, missing) = tracker.observe_listing(&listing);
+                    for snapshot in &news {
+                        self.report(&mut lessons, snapshot, started, on_event);
+                    }
+                    if known_since.is_none() && since.is_some() && guess_missed(missing.len()) {
+                        // The client's clock runs ahead of the server's: the whole history
+                        // once (the next listings start at creation times the server gave).
+                        (guessed_since, since) = (None, None);
+                        continue;
+                    }
+                    // A listing from a guessed start or none shows others the next one leaves
+                    // out: only one from the server's creation times says how many it brings.
+                    per_job = known_since.is_some() && !worth_listing(listing.len(), tracker.unfinished().count());
+                    break missing;
                 }
-                // A listing without `since` shows the account's history, which the next one
-                // leaves out: only one with it says how many others a listing brings.
-                per_job = since.is_some() && !worth_listing(listing.len(), tracker.unfinished().count());
-                missing
             };
             for job_id in missing {
                 let (snapshot, _) =

@@ -8,6 +8,13 @@
 //! ([`crate::protocol::MAX_BODY_BYTES`]), so "unlimited" is asked for only when the previous
 //! listing showed at most [`ONE_REQUEST_MAX_JOBS`]; a listing of unknown size goes by pages, and
 //! a server that refuses "unlimited" is listed by pages from then on.
+//!
+//! A listing starts at the oldest unfinished job's creation (`startdate`), so a watch does not
+//! list the account's whole history (CloudStack keeps a day of jobs) at every tick. Before any
+//! answer gave the creation times, the start comes from the client's own clock
+//! ([`first_listing_since`]).
+
+use crate::time::Duration;
 
 /// Jobs per page when listing by pages (CloudStack's default `default.page.size`).
 pub const LISTING_PAGE_SIZE: u32 = 500;
@@ -74,6 +81,31 @@ pub fn worth_listing(listed: usize, unfinished: usize) -> bool {
     unfinished > PER_JOB_MAX || listed <= unfinished.saturating_mul(LISTED_PER_UNFINISHED_MAX)
 }
 
+/// How far the client's clock may run ahead of the server's before a listing started by it
+/// ([`first_listing_since`]) misses jobs: clocks not kept by NTP drift minutes, not hours. A
+/// larger skew costs one more listing, not a lost job (see [`guess_missed`]).
+pub const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// The `startdate` (Unix seconds) of a watch's first listing, made before any answer gave the
+/// jobs' creation times: `now_secs` on the client's clock, less the oldest job's age (since its
+/// submit was answered) and [`CLOCK_SKEW_MARGIN`]. `None`, and so a listing of the account's
+/// whole history, when a job's age is unknown (a handle made from a bare id).
+pub fn first_listing_since(now_secs: u64, ages: impl IntoIterator<Item = Option<Duration>>) -> Option<i64> {
+    let oldest = ages.into_iter().try_fold(Duration::ZERO, |oldest, age| Some(oldest.max(age?)))?;
+    // Whole seconds up: a job submitted 2.5 s ago was created 3 s ago on a second-rounded date.
+    let back = oldest.saturating_add(CLOCK_SKEW_MARGIN);
+    let back = back.as_secs().saturating_add(u64::from(back.subsec_nanos() > 0));
+    i64::try_from(now_secs.checked_sub(back)?).ok()
+}
+
+/// Whether a listing started by the client's clock ([`first_listing_since`]) missed so many of
+/// the unfinished jobs that the clocks disagree by more than the margin: the listing is then
+/// asked for again from the beginning of the history (one request) rather than each missed job
+/// on its own. A few missed may be jobs no listing shows (another account's, purged).
+pub fn guess_missed(missed: usize) -> bool {
+    missed > PER_JOB_MAX
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +148,28 @@ mod tests {
         assert!(worth_listing(60, 3));
         assert!(!worth_listing(61, 3));
         assert!(worth_listing(0, 0));
+    }
+
+    #[test]
+    fn the_first_listing_starts_before_the_oldest_submit_by_the_margin() {
+        let now = 1_795_773_600;
+        let margin = CLOCK_SKEW_MARGIN.as_secs() as i64;
+        let ages = [Some(Duration::from_millis(2_500)), Some(Duration::from_secs(40)), Some(Duration::ZERO)];
+        assert_eq!(first_listing_since(now, ages), Some(now as i64 - 40 - margin));
+        // Part of a second counts as a whole one.
+        assert_eq!(first_listing_since(now, [Some(Duration::from_millis(40_001))]), Some(now as i64 - 41 - margin));
+        assert_eq!(first_listing_since(now, []), Some(now as i64 - margin));
+        // One age unknown: no start (the whole history).
+        assert_eq!(first_listing_since(now, [Some(Duration::from_secs(1)), None]), None);
+        // A clock before the margin, or an age beyond it: no start rather than a wrapped one.
+        assert_eq!(first_listing_since(10, [Some(Duration::ZERO)]), None);
+        assert_eq!(first_listing_since(now, [Some(Duration::MAX)]), None);
+    }
+
+    #[test]
+    fn a_guessed_listing_is_redone_when_it_missed_more_than_a_few_jobs() {
+        assert!(!guess_missed(0));
+        assert!(!guess_missed(PER_JOB_MAX));
+        assert!(guess_missed(PER_JOB_MAX + 1));
     }
 }

@@ -15,7 +15,10 @@ mod retry;
 pub use batch::BatchTracker;
 pub use eta::{BatchEta, FinishEstimate};
 pub use learn::{DurationLearner, Expected};
-pub use listing::{worth_listing, ListingPlan, Paging, LISTING_PAGE_SIZE, ONE_REQUEST_MAX_JOBS, PER_JOB_MAX};
+pub use listing::{
+    first_listing_since, guess_missed, worth_listing, ListingPlan, Paging, CLOCK_SKEW_MARGIN, LISTING_PAGE_SIZE,
+    ONE_REQUEST_MAX_JOBS, PER_JOB_MAX,
+};
 pub use pace::{retry_after_from_text, Pacer};
 pub use policy::{DelayReason, PollPolicy, WaitStep, Waiter};
 pub use retry::{classify, parse_retry_after, Failure, Observed, RetryBudget};

@@ -22,15 +22,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(&config.listen).await {
-        Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("jobwire-server: cannot listen on {}: {err}", config.listen);
-            return ExitCode::FAILURE;
-        }
-    };
-    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.listen.clone());
-    println!("jobwire-server listening on http://{address}/  (API: http://{address}/client/api)");
     let router = if config.upstream.is_some() || config.upstream_clm.is_some() {
         match jobwire_server::gateway::Upstream::new(config.upstream.as_deref(), config.upstream_clm.as_deref()) {
             Ok(upstream) => {
@@ -70,6 +61,17 @@ async fn main() -> ExitCode {
         }
         app(state)
     };
+    // Bound only once the state is ready: "listening" (what scripts and tests wait for) means
+    // the server answers, never that it is about to exit on a database it cannot open.
+    let listener = match tokio::net::TcpListener::bind(&config.listen).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("jobwire-server: cannot listen on {}: {err}", config.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| config.listen.clone());
+    println!("jobwire-server listening on http://{address}/  (API: http://{address}/client/api)");
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

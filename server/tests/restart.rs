@@ -74,3 +74,21 @@ async fn jobs_survive_a_killed_server() {
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_database_it_cannot_open_ends_the_server_before_it_listens() {
+    // Under a regular file, so no directory can be made for it.
+    let file = std::env::temp_dir().join(format!("jobwire-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_jobwire-server"))
+        .args(["--listen", &format!("127.0.0.1:{}", free_port()), "--db"])
+        .arg(file.join("state.db"))
+        .output()
+        .expect("server runs");
+    let _ = std::fs::remove_file(&file);
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success());
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    // What scripts wait for never shows: they see the exit, not a server about to go.
+    assert!(!stdout.contains("listening"), "{stdout}");
+}

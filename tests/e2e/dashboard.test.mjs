@@ -44,6 +44,12 @@ const rowOf = (page, id) => page.locator(`[data-testid=job-row]:has([data-testid
 
 test('submit → pending → succeeded: timeline, result tree and raw JSON', async () => {
   const { page, errors } = await openDashboard();
+  // Every listing the page sends, by its form body.
+  const listings = [];
+  page.on('request', (request) => {
+    const body = new URLSearchParams(request.postData() ?? '');
+    if (body.get('command') === 'listAsyncJobs') listings.push(body);
+  });
   // The command list holds only async commands.
   const commands = await page.locator('[data-testid=command] option').allTextContents();
   assert.ok(commands.includes('deployVirtualMachine') && commands.includes('createSnapshot'), commands.join());
@@ -57,6 +63,13 @@ test('submit → pending → succeeded: timeline, result tree and raw JSON', asy
   await page.screenshot({ path: join(artifacts, 'dashboard-pending.png') });
 
   await state.filter({ hasText: 'succeeded' }).waitFor({ timeout: 15000 });
+  // The job was followed by listings that start near its submit (by the page's clock, less the
+  // SDK's margin for clock skew), never by one of the account's whole job history.
+  assert.ok(listings.length >= 1, 'the job was followed by listings');
+  for (const listing of listings) {
+    const since = Date.parse(listing.get('startdate')?.replace(/([+-]\d\d)(\d\d)$/, '$1:$2') ?? '');
+    assert.ok(Date.now() - since < 10 * 60_000, `listing since ${listing.get('startdate')}`);
+  }
   // The overview counts at the next flush (every 200 ms), just after the row changed.
   await page.getByTestId('count-succeeded').filter({ hasText: /^1$/ }).waitFor({ timeout: 3000 });
   assert.match(await page.getByTestId('last-updated').textContent(), /updated \d+ s ago/);

@@ -161,6 +161,20 @@ describe('JobClient against the reference server', () => {
     assert.equal(result.virtualmachine.id, token.resourceId);
   });
 
+  test('a resumed job counts from its submit, also one from before this process started', async () => {
+    const client = new JobClient({ ...options, initialDelayMs: { deployVirtualMachine: 60_000 } });
+    const job = await client.submit('deployVirtualMachine', deploy(SMALL));
+    // As if submitted an hour ago in another page or process: its initial delay is long over.
+    const token = { ...JSON.parse(JSON.stringify(job)), submittedAt: job.submittedAt - 3_600_000 };
+    const resumed = client.resume(token);
+    assert.equal(resumed.submittedAt, token.submittedAt);
+    const delays = [];
+    const result = await resumed.wait({ onDelay: (delay) => delays.push(delay), timeoutMs: 20_000 });
+    assert.equal(result.virtualmachine.id, job.resourceId);
+    assert.equal(delays[0].reason, 'initial-delay', JSON.stringify(delays));
+    assert.ok(delays[0].delayMs < 1_000, JSON.stringify(delays));
+  });
+
   test('a failed job rejects with JobFailedError 533', async () => {
     const client = new JobClient(options);
     const job = await client.submit('deployVirtualMachine', deploy(HUGE));

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use futures::future::{select, AbortHandle, Abortable};
 use futures::StreamExt;
-use jobwire::time::Duration;
+use jobwire::time::{Duration, UNIX_EPOCH};
 use jobwire::{Error, JobSnapshot, JobState, SubmittedJob, WaitEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -333,18 +333,26 @@ impl Dashboard {
         once_after(self.restart_scheduled, std::time::Duration::from_millis(30), move || this.restart_watch());
     }
 
+    /// The jobs not finished yet, with their commands (what the SDK learns durations by) and
+    /// submit times (where a watch's first listing starts; kept across reloads).
     fn unfinished(&self) -> Vec<SubmittedJob> {
-        let pending_ids: Vec<String> = self.index.with_value(|index| {
+        self.index.with_value(|index| {
             index
                 .iter()
-                .filter(|(_, (d, _))| d.with_untracked(|d| !d.state.is_terminal()))
-                .map(|(id, _)| id.clone())
+                .filter_map(|(job_id, (data, command))| {
+                    let started_ms = data.with_untracked(|d| (!d.state.is_terminal()).then_some(d.started_ms))?;
+                    // A time the clock cannot hold (not a finite, non-negative number) is unknown.
+                    let since_epoch = Duration::try_from_secs_f64(started_ms / 1000.0).ok();
+                    let submitted_at = since_epoch.and_then(|since| UNIX_EPOCH.checked_add(since));
+                    Some(SubmittedJob {
+                        job_id: job_id.clone(),
+                        resource_id: None,
+                        command: command.clone(),
+                        submitted_at,
+                    })
+                })
                 .collect()
-        });
-        pending_ids
-            .into_iter()
-            .map(|job_id| SubmittedJob { job_id, resource_id: None, command: String::new(), submitted_at: None })
-            .collect()
+        })
     }
 
     /// Stops the running watch and starts one for every unfinished job: at the SDK's pace

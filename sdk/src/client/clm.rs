@@ -26,7 +26,7 @@ use crate::protocol::clm::{
 };
 use crate::protocol::json;
 use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, SystemTime};
 use crate::transport::{self, HttpRequest, HttpResponse, Method};
 
 /// Where and how to talk to a CLM server.
@@ -426,7 +426,7 @@ impl ClmClient {
         task: &Task,
         fallback_command: &str,
         resource_id: Option<String>,
-        at: Instant,
+        at: SystemTime,
     ) -> Result<SubmittedJob> {
         // The id goes into later URLs: one that is not a plain path segment is refused here.
         validate_task_id(&task.task_internal_uuid)?;
@@ -459,7 +459,7 @@ impl ClmClient {
         let body = operation_body(body, Timeout::Async)?;
         let answer = self.exchange(&Call::operation(url, body), &mut |_, _, _| {}, parse_operation).await?;
         match answer {
-            Answer::Task(task) => Self::submitted(&task, &fallback_command, resource_id, Instant::now()),
+            Answer::Task(task) => Self::submitted(&task, &fallback_command, resource_id, SystemTime::now()),
             Answer::Objects(_) => Err(ProtocolError::UnexpectedShape(
                 "the server answered an asynchronous operation (timeout 0) without a Task".into(),
             )
@@ -489,7 +489,7 @@ impl ClmClient {
         let (url, fallback_command, resource_id) = self.operation(operation_path)?;
         let timeout = if wait_secs == 0 { Timeout::Async } else { Timeout::SyncFor(wait_secs) };
         let body = operation_body(body, timeout)?;
-        let sent_at = Instant::now();
+        let sent_at = SystemTime::now();
         let call = Call { hold_secs: Some(wait_secs), ..Call::operation(url, body) };
         let answer = self.exchange(&call, &mut driver::delays_from(&mut on_event), parse_operation).await?;
         let task = match answer {

@@ -430,15 +430,17 @@ pub(crate) fn planned_first_poll(
     Some((delay.saturating_sub(age(job, started).unwrap_or_default()), reason))
 }
 
-/// How old `job` was at `started` (when its wait or watch began), when its submit was seen.
+/// How old `job` was at `started` (when its wait or watch began), when its submit was seen. A
+/// submit time ahead of the wall clock (another machine's, or a clock set back) counts as now.
 pub(crate) fn age(job: &SubmittedJob, started: Instant) -> Option<Duration> {
-    job.submitted_at.map(|at| started.saturating_duration_since(at))
+    let since_submit = job.submitted_at?.elapsed().unwrap_or_default();
+    Some(since_submit.saturating_sub(started.elapsed()))
 }
 
 /// How long `job` took, seen finished now: since its submit, or since `started` (when its wait
 /// or watch began) where the submit is unknown.
 pub(crate) fn took(job: &SubmittedJob, started: Instant) -> Duration {
-    job.submitted_at.map_or_else(|| started.elapsed(), |at| at.elapsed())
+    job.submitted_at.and_then(|at| at.elapsed().ok()).unwrap_or_else(|| started.elapsed())
 }
 
 /// Seconds the next long-poll may ask for: the configured wait, cut to the deadline; `None`

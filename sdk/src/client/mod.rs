@@ -21,7 +21,7 @@ use crate::engine::{
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, session, Auth, Envelope, LoginError, Request};
 use crate::protocol::{Format, JobSnapshot, ProtocolError};
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, SystemTime};
 use crate::transport::{self, HttpRequest, HttpResponse, Method};
 pub use clm::{ClmClient, ClmConfig};
 use cookies::CookieJar;
@@ -160,8 +160,10 @@ pub struct SubmittedJob {
     pub resource_id: Option<String>,
     /// The command that started the job.
     pub command: String,
-    /// When the submit was accepted (for learning durations; not part of a resume token).
-    pub submitted_at: Option<Instant>,
+    /// When the submit was accepted: what learned durations, progress estimates and a watch's
+    /// first listing count from. Wall-clock time, not an [`Instant`], so a job handed to another
+    /// page or process keeps it (a browser's `Instant`s start at page load).
+    pub submitted_at: Option<SystemTime>,
 }
 
 /// What a wait reports as it goes.
@@ -544,7 +546,7 @@ impl JobClient {
                     job_id: job.job_id,
                     resource_id,
                     command: command.into(),
-                    submitted_at: Some(Instant::now()),
+                    submitted_at: Some(SystemTime::now()),
                 });
             }
             Err(error) => return Err(error),
@@ -554,7 +556,7 @@ impl JobClient {
             job_id: accepted.job_id,
             resource_id: accepted.resource_id,
             command: command.into(),
-            submitted_at: Some(Instant::now()),
+            submitted_at: Some(SystemTime::now()),
         })
     }
 

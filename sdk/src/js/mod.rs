@@ -17,7 +17,7 @@ use crate::client::{
 };
 use crate::engine::PollPolicy;
 use crate::protocol::Format;
-use crate::time::Instant;
+use crate::time::{SystemTime, UNIX_EPOCH};
 use backend::{Backend, Boxed};
 use convert::{error_to_js, to_js};
 use serde_json::Value;
@@ -384,10 +384,9 @@ impl JobClient {
         if job_id.is_empty() {
             return Err(convert::type_error("invalid resume token: empty jobId"));
         }
-        let submitted_at = at_ms.and_then(instant_at);
+        let submitted_at = at_ms.map(system_time_at);
         let submitted = SubmittedJob { job_id, resource_id, command: command.unwrap_or_default(), submitted_at };
-        // The token's own time, not one recomputed from the instant: it reads back the same.
-        Ok(Job { client: self.inner.clone(), submitted, submitted_at_ms: at_ms.map(|ms| ms as f64) })
+        Ok(Job::new(self.inner.clone(), submitted))
     }
 
     /// Submits an async command and waits for it: `submit` then `job.wait(options)`; resolves
@@ -473,15 +472,11 @@ impl JobClient {
 pub struct Job {
     client: Backend,
     submitted: SubmittedJob,
-    /// `submittedAt`: worked out once, so every read gives the same number.
-    submitted_at_ms: Option<f64>,
 }
 
 impl Job {
     fn new(client: Backend, submitted: SubmittedJob) -> Self {
-        let submitted_at_ms =
-            submitted.submitted_at.map(|at| (jobwire_now_ms() - at.elapsed().as_secs_f64() * 1000.0).round());
-        Job { client, submitted, submitted_at_ms }
+        Job { client, submitted }
     }
 }
 
@@ -638,7 +633,7 @@ fn job_from_js(value: &JsValue) -> Result<SubmittedJob, JsValue> {
         job_id,
         resource_id: text("resourceId")?,
         command: text("command")?.unwrap_or_default(),
-        submitted_at: submit_time(value, "invalid job")?.and_then(instant_at),
+        submitted_at: submit_time(value, "invalid job")?.map(system_time_at),
     })
 }
 
@@ -654,11 +649,9 @@ fn submit_time(value: &JsValue, what: &str) -> Result<Option<u64>, JsValue> {
     convert::integer_field(value, "submittedAt", convert::MAX_SAFE_INTEGER, what)
 }
 
-/// `at_ms` (Unix ms) on this runtime's clock; `None` when older than that clock (a page's starts
-/// at page load). A time ahead of the clock is taken as now.
-fn instant_at(at_ms: u64) -> Option<Instant> {
-    let ago_ms = (jobwire_now_ms() - at_ms as f64).max(0.0);
-    Instant::now().checked_sub(crate::time::Duration::from_millis(ago_ms as u64))
+/// `at_ms` (Unix ms, at most `Number.MAX_SAFE_INTEGER`) as a wall-clock time.
+fn system_time_at(at_ms: u64) -> SystemTime {
+    UNIX_EPOCH + crate::time::Duration::from_millis(at_ms)
 }
 
 #[wasm_bindgen]
@@ -679,7 +672,8 @@ impl Job {
     /// `undefined` when unknown (a job known by its id only).
     #[wasm_bindgen(getter, js_name = submittedAt)]
     pub fn submitted_at(&self) -> Option<f64> {
-        self.submitted_at_ms
+        let since_epoch = self.submitted.submitted_at?.duration_since(UNIX_EPOCH).ok()?;
+        Some(since_epoch.as_millis() as f64)
     }
 
     /// The command that started the job (empty when unknown).

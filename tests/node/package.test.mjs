@@ -162,17 +162,27 @@ describe('JobClient against the reference server', () => {
   });
 
   test('a resumed job counts from its submit, also one from before this process started', async () => {
-    const client = new JobClient({ ...options, initialDelayMs: { deployVirtualMachine: 60_000 } });
+    const client = new JobClient({ ...options, longPollSecs: 0, initialDelayMs: { deployVirtualMachine: 60_000 } });
     const job = await client.submit('deployVirtualMachine', deploy(SMALL));
     // As if submitted an hour ago in another page or process: its initial delay is long over.
     const token = { ...JSON.parse(JSON.stringify(job)), submittedAt: job.submittedAt - 3_600_000 };
     const resumed = client.resume(token);
     assert.equal(resumed.submittedAt, token.submittedAt);
+    // Its first delay is all that matters here: the wait stops there (the job is followed on
+    // below, by the handle from the submit).
     const delays = [];
-    const result = await resumed.wait({ onDelay: (delay) => delays.push(delay), timeoutMs: 20_000 });
-    assert.equal(result.virtualmachine.id, job.resourceId);
+    const controller = new AbortController();
+    const onDelay = (delay) => { delays.push(delay); controller.abort(); };
+    await assert.rejects(resumed.wait({ signal: controller.signal, onDelay }), { name: 'AbortError' });
     assert.equal(delays[0].reason, 'initial-delay', JSON.stringify(delays));
     assert.ok(delays[0].delayMs < 1_000, JSON.stringify(delays));
+    // A token from half a minute ago: the other half of the 60 s.
+    const recent = client.resume({ ...token, submittedAt: job.submittedAt - 30_000 });
+    const again = new AbortController();
+    const onNextDelay = (delay) => { delays.push(delay); again.abort(); };
+    await assert.rejects(recent.wait({ signal: again.signal, onDelay: onNextDelay }), { name: 'AbortError' });
+    assert.ok(delays[1].delayMs > 25_000 && delays[1].delayMs <= 30_000, JSON.stringify(delays));
+    assert.equal((await job.wait()).virtualmachine.id, job.resourceId);
   });
 
   test('a failed job rejects with JobFailedError 533', async () => {

@@ -297,3 +297,33 @@ async fn jobs_of_unknown_age_are_listed_from_the_beginning() {
     let listed = watched_listings(0, &own_jobs(5, None)).await;
     assert_eq!(listed, [Listed { since: None, shown: 1_005 }]);
 }
+
+/// Waits of jobs submitted together on one client share listings from their first poll on:
+/// their submit times start the listing before any answer gave a creation time.
+#[tokio::test]
+async fn waits_of_jobs_submitted_together_share_even_their_first_polls() {
+    const JOBS: usize = 10;
+    let config = Config { job_duration_ms: 1500, ..Config::default() };
+    let server = Server::start(&config, None).await.expect("server starts");
+    let client = demo_client(server.api.clone(), 300);
+    let params = deploy_params(ids::SMALL);
+    let mut jobs = Vec::new();
+    for _ in 0..JOBS {
+        jobs.push(client.submit("deployVirtualMachine", &params).await.expect("submitted"));
+    }
+    let mut waits = tokio::task::JoinSet::new();
+    for job in jobs.clone() {
+        let client = client.clone();
+        waits.spawn(async move { client.wait_job(&job, |_| {}).await.map(|snapshot| (snapshot, job)) });
+    }
+    while let Some(joined) = waits.join_next().await {
+        let (snapshot, job) = joined.expect("joined").expect("waited");
+        assert_eq!((snapshot.state, snapshot.job_id), (JobState::Succeeded, job.job_id));
+    }
+    // Before, each job's first poll went alone (10 status requests), as the first answer
+    // gave the creation times listings start at.
+    let statuses = requests_answered(&server, "queryAsyncJobResult").await;
+    let listings = requests_answered(&server, "listAsyncJobs").await;
+    assert!(statuses < 2.0, "{statuses} status requests, {listings} listings");
+    assert!(listings >= 1.0);
+}

@@ -208,8 +208,8 @@ pub(crate) trait JobSource: MaybeSync {
 
     /// Counts the job's wait in for polls shared with other waiting jobs (see
     /// [`super::sweep`]) while the registration lives; `None` where polls are not shared.
-    fn share_polls(&self, job_id: &str) -> Option<Registration> {
-        let _ = job_id;
+    fn share_polls(&self, job: &SubmittedJob) -> Option<Registration> {
+        let _ = job;
         None
     }
 
@@ -344,7 +344,7 @@ pub(crate) async fn wait_job(
             }
         } else {
             if shared.is_none() {
-                shared = source.share_polls(&job.job_id);
+                shared = source.share_polls(job);
             }
             // A status another job's listing brought well before this job's own next poll
             // (placed by its schedule, e.g. just after its estimated finish) does not move that

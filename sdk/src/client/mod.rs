@@ -651,8 +651,9 @@ impl JobSource for JobClient {
         })
     }
 
-    fn share_polls(&self, job_id: &str) -> Option<sweep::Registration> {
-        self.config.share_listings.then(|| self.sweeps.register(job_id)).flatten()
+    fn share_polls(&self, job: &SubmittedJob) -> Option<sweep::Registration> {
+        let register = || self.sweeps.register(&job.job_id, job.submitted_at, transport::unix_now());
+        self.config.share_listings.then(register).flatten()
     }
 
     fn listed<'a>(&'a self, job_id: &'a str) -> Option<driver::Boxed<'a, JobSnapshot>> {
@@ -671,15 +672,15 @@ impl JobClient {
     async fn poll_by_listing(&self, job_id: &str) -> Option<JobSnapshot> {
         let since = self.sweeps.listing_since(job_id)?;
         // Polls that come due while a listing is out share it.
-        let key = since.to_string();
+        let key = since.secs.to_string();
         let listing = share::shared!(self.listings, &key, &mut |_| {}, |_relay| self
-            .list_jobs(Some(since), &mut |_, _, _| {})
+            .list_jobs(Some(since.secs), &mut |_, _, _| {})
             .await)
         .ok()?;
         self.sweeps.deliver(&listing, job_id, since);
         let own = listing.into_iter().find(|snapshot| snapshot.job_id == job_id);
         if own.is_none() {
-            self.sweeps.unlisted(job_id);
+            self.sweeps.not_shown(job_id, since);
         }
         own
     }

@@ -5,6 +5,11 @@
 //! and its own poll is never sent. Jobs a listing does not show (another account's, purged)
 //! are polled one by one from then on.
 //!
+//! Before any answer gave a creation time, a listing starts where the client's clock puts the
+//! oldest submit (less a margin for skew, as a watch's first listing): waits of jobs submitted
+//! together share even their first polls. A listing so started that misses the job asking for
+//! it (a server clock further behind) ends the guessing; its job polls alone this once.
+//!
 //! Only the bookkeeping lives here (which jobs wait, what a listing told each one); the client
 //! sends the listing, the driver sleeps on [`Sweeps::news`] beside its own schedule.
 
@@ -12,9 +17,10 @@ use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-use crate::engine::worth_listing;
+use crate::engine::{first_listing_since, worth_listing};
 use crate::protocol::date::parse_cloudstack_date;
 use crate::protocol::JobSnapshot;
+use crate::time::SystemTime;
 
 /// One waiting job.
 #[derive(Debug)]
@@ -22,6 +28,9 @@ struct Slot {
     job_id: String,
     /// When the server created the job (Unix seconds), once an answer said so.
     created_secs: Option<i64>,
+    /// Where a listing showing the job may start by the client's clock (its submit less the
+    /// margin for skew), when its submit time is known.
+    guessed_since: Option<i64>,
     /// A status a listing brought that the wait has not taken yet.
     news: Option<JobSnapshot>,
     /// The latest status the wait saw (its own poll's or a listing's): not brought again.
@@ -43,6 +52,17 @@ struct Waiting {
     /// The last listing showed mostly other jobs than the few waiting
     /// ([`crate::engine::worth_listing`]): they poll alone until another wait joins.
     crowded: bool,
+    /// A listing started by the client's clock missed its job: the clocks disagree, so listings
+    /// start only at creation times the server gave, from now on.
+    no_guesses: bool,
+}
+
+/// Where a shared listing starts (Unix seconds, its `startdate`), and whether the client's clock
+/// chose it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Since {
+    pub(crate) secs: i64,
+    pub(crate) guessed: bool,
 }
 
 /// A registered wait; dropping it (the wait ended, or was dropped) takes the job out.
@@ -66,8 +86,14 @@ impl Sweeps {
     }
 
     /// Counts `job_id`'s wait in until the registration is dropped. `None` when the job waits
-    /// already (another wait of it leads; shared waits run one loop per job).
-    pub(crate) fn register(self: &Arc<Self>, job_id: &str) -> Option<Registration> {
+    /// already (another wait of it leads; shared waits run one loop per job). `submitted_at`,
+    /// when known, lets listings include the job before an answer gave its creation time.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        job_id: &str,
+        submitted_at: Option<SystemTime>,
+        now_secs: u64,
+    ) -> Option<Registration> {
         let mut waiting = self.lock();
         if waiting.slots.iter().any(|slot| slot.job_id == job_id) {
             return None;
@@ -76,6 +102,8 @@ impl Sweeps {
         waiting.slots.push(Slot {
             job_id: job_id.into(),
             created_secs: None,
+            guessed_since: submitted_at
+                .and_then(|at| first_listing_since(now_secs, [Some(at.elapsed().unwrap_or_default())])),
             news: None,
             last: None,
             waker: None,
@@ -96,24 +124,31 @@ impl Sweeps {
     }
 
     /// When `job_id`'s poll should be a listing instead: other listable jobs wait too, the
-    /// creation time of one of them at least is known, and the last listing was not mostly
-    /// other jobs (since the last wait joined). Gives the oldest known creation time
-    /// (the listing's `startdate`). Jobs whose creation time is not known yet (just submitted,
-    /// so created after the older ones) are not in the way: a listing tells them their status
-    /// too; one it does not show (an old job resumed, say) is polled alone from then on.
-    pub(crate) fn listing_since(&self, job_id: &str) -> Option<i64> {
+    /// creation time (or, while the clocks agree, the submit) of one of them at least is known,
+    /// and the last listing was not mostly other jobs (since the last wait joined). Gives the
+    /// oldest of those times (the listing's `startdate`). Jobs with neither (known by id only,
+    /// so taken as newer) are not in the way: a listing tells them their status too; one it
+    /// does not show (an old job resumed, say) is polled alone from then on.
+    pub(crate) fn listing_since(&self, job_id: &str) -> Option<Since> {
         let waiting = self.lock();
         let listable: Vec<&Slot> = waiting.slots.iter().filter(|slot| !slot.unlisted).collect();
         if listable.len() < 2 || !listable.iter().any(|slot| slot.job_id == job_id) || waiting.crowded {
             return None;
         }
-        listable.iter().filter_map(|slot| slot.created_secs).min()
+        let since_of = |slot: &Slot| match (slot.created_secs, waiting.no_guesses) {
+            (Some(secs), _) => Some(Since { secs, guessed: false }),
+            (None, false) => slot.guessed_since.map(|secs| Since { secs, guessed: true }),
+            (None, true) => None,
+        };
+        listable.iter().filter_map(|slot| since_of(slot)).min_by_key(|since| since.secs)
     }
 
     /// Hands a listing (asked for by `job_id`'s wait, which takes its own answer itself) to the
     /// other waiting jobs it shows; listable jobs it does not show are polled alone from now on.
-    /// `since` is the listing's `startdate`: a job created before it cannot be missing.
-    pub(crate) fn deliver(&self, listing: &[JobSnapshot], job_id: &str, since: i64) {
+    /// `since` is the listing's `startdate`: a job created before it cannot be missing. Only a
+    /// listing started by creation times judges whether listings bring mostly other jobs (one
+    /// started by the client's clock holds minutes more of them).
+    pub(crate) fn deliver(&self, listing: &[JobSnapshot], job_id: &str, since: Since) {
         let mut waiting = self.lock();
         for slot in waiting.slots.iter_mut().filter(|slot| !slot.unlisted) {
             match listing.iter().find(|snapshot| snapshot.job_id == slot.job_id) {
@@ -124,16 +159,23 @@ impl Sweeps {
                     }
                 }
                 Some(_) => {}
-                None => slot.unlisted = slot.created_secs.is_some_and(|created| created >= since),
+                None => slot.unlisted = slot.created_secs.is_some_and(|created| created >= since.secs),
             }
         }
-        let listable = waiting.slots.iter().filter(|slot| !slot.unlisted).count();
-        waiting.crowded = !worth_listing(listing.len(), listable);
+        if !since.guessed {
+            let listable = waiting.slots.iter().filter(|slot| !slot.unlisted).count();
+            waiting.crowded = !worth_listing(listing.len(), listable);
+        }
     }
 
-    /// Marks `job_id` as one listings do not show.
-    pub(crate) fn unlisted(&self, job_id: &str) {
-        if let Some(slot) = self.lock().slots.iter_mut().find(|slot| slot.job_id == job_id) {
+    /// A listing from `since` did not show `job_id`, the job that asked for it. Started by the
+    /// server's creation times, that marks the job as one listings do not show; started by the
+    /// client's clock, it tells that the clocks disagree: no more such starts.
+    pub(crate) fn not_shown(&self, job_id: &str, since: Since) {
+        let mut waiting = self.lock();
+        if since.guessed {
+            waiting.no_guesses = true;
+        } else if let Some(slot) = waiting.slots.iter_mut().find(|slot| slot.job_id == job_id) {
             slot.unlisted = true;
         }
     }
@@ -167,6 +209,14 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    /// Unix seconds of the tests' clock.
+    const NOW: u64 = 1_795_773_600;
+
+    /// A listing's start at a creation time the server gave.
+    fn known(date: &str) -> Option<Since> {
+        parse_cloudstack_date(date).map(|secs| Since { secs, guessed: false })
+    }
+
     fn snapshot(job_id: &str, created: &str, state: JobState) -> JobSnapshot {
         JobSnapshot { created: Some(created.into()), ..JobSnapshot::bare(job_id, state) }
     }
@@ -174,33 +224,33 @@ mod tests {
     #[test]
     fn a_listing_is_asked_only_when_others_wait_and_a_creation_time_is_known() {
         let sweeps = Arc::new(Sweeps::default());
-        let a = sweeps.register("a");
+        let a = sweeps.register("a", None, NOW);
         assert!(a.is_some());
-        assert!(sweeps.register("a").is_none(), "one loop per job");
+        assert!(sweeps.register("a", None, NOW).is_none(), "one loop per job");
         sweeps.seen(&snapshot("a", "2026-11-27T10:00:05+0000", JobState::Pending));
         assert_eq!(sweeps.listing_since("a"), None, "alone: its own poll");
-        let b = sweeps.register("b");
-        let a_created = parse_cloudstack_date("2026-11-27T10:00:05+0000");
+        let b = sweeps.register("b", None, NOW);
+        let a_created = known("2026-11-27T10:00:05+0000");
         assert_eq!(sweeps.listing_since("b"), a_created, "b (creation unknown) asks since a's");
         assert_eq!(sweeps.listing_since("a"), a_created);
         sweeps.seen(&snapshot("b", "2026-11-27T10:00:01+0000", JobState::Pending));
         let since = sweeps.listing_since("a");
-        assert_eq!(since, parse_cloudstack_date("2026-11-27T10:00:01+0000"));
+        assert_eq!(since, known("2026-11-27T10:00:01+0000"));
         assert_eq!(sweeps.listing_since("c"), None, "not registered");
         drop(b);
         assert_eq!(sweeps.listing_since("a"), None, "b's wait ended");
         drop(a);
-        assert!(sweeps.register("a").is_some(), "a's registration ended with its wait");
+        assert!(sweeps.register("a", None, NOW).is_some(), "a's registration ended with its wait");
     }
 
     #[test]
     fn a_listing_wakes_the_other_waits_and_sets_apart_jobs_it_cannot_show() {
         let sweeps = Arc::new(Sweeps::default());
-        let _regs: Vec<_> = ["a", "b", "c"].iter().map(|id| sweeps.register(id)).collect();
+        let _regs: Vec<_> = ["a", "b", "c"].iter().map(|id| sweeps.register(id, None, NOW)).collect();
         for id in ["a", "b", "c"] {
             sweeps.seen(&snapshot(id, "2026-11-27T10:00:00+0000", JobState::Pending));
         }
-        let since = sweeps.listing_since("a").unwrap_or_default();
+        let since = sweeps.listing_since("a").expect("a listing");
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         let mut b_news = pin!(sweeps.news("b"));
@@ -228,11 +278,11 @@ mod tests {
     #[test]
     fn a_listing_of_mostly_other_jobs_ends_the_sharing_until_another_wait_joins() {
         let sweeps = Arc::new(Sweeps::default());
-        let _regs: Vec<_> = ["a", "b"].iter().map(|id| sweeps.register(id)).collect();
+        let _regs: Vec<_> = ["a", "b"].iter().map(|id| sweeps.register(id, None, NOW)).collect();
         for id in ["a", "b"] {
             sweeps.seen(&snapshot(id, "2026-11-27T10:00:00+0000", JobState::Pending));
         }
-        let since = sweeps.listing_since("a").unwrap_or_default();
+        let since = sweeps.listing_since("a").expect("a listing");
         let listing: Vec<JobSnapshot> = (0..41)
             .map(|n| snapshot(&format!("other-{n}"), "2026-11-27T10:00:01+0000", JobState::Pending))
             .chain(["a", "b"].map(|id| snapshot(id, "2026-11-27T10:00:00+0000", JobState::Pending)))
@@ -243,7 +293,39 @@ mod tests {
         sweeps.deliver(&listing, "a", since);
         assert_eq!(sweeps.listing_since("a"), None, "41 others: each polls alone");
         assert_eq!(sweeps.listing_since("b"), None);
-        let _c = sweeps.register("c");
+        let _c = sweeps.register("c", None, NOW);
         assert_eq!(sweeps.listing_since("a"), Some(since), "a wait joined: judged anew");
+    }
+
+    #[test]
+    fn submits_start_listings_until_one_misses_the_job_asking_for_it() {
+        use crate::engine::CLOCK_SKEW_MARGIN;
+        use crate::time::{Duration, SystemTime};
+        let sweeps = Arc::new(Sweeps::default());
+        let ago = |secs| Some(SystemTime::now() - Duration::from_secs(secs));
+        let _a = sweeps.register("a", ago(30), NOW);
+        let _b = sweeps.register("b", ago(10), NOW);
+        let _c = sweeps.register("c", None, NOW);
+        // The oldest submit by this clock, less the margin: shared from the first poll on.
+        let guessed = NOW as i64 - 30 - CLOCK_SKEW_MARGIN.as_secs() as i64;
+        let since = sweeps.listing_since("c").expect("a listing");
+        assert!(since.guessed);
+        assert!((guessed - 1..=guessed).contains(&since.secs), "{since:?}");
+        // The oldest of the known creation times and the guesses starts the listing: a guess
+        // while it is older, b's creation (an hour before NOW) once that is known.
+        sweeps.seen(&snapshot("a", "2026-11-27T10:00:00+0000", JobState::Pending));
+        let b_guess = sweeps.listing_since("a").expect("a listing");
+        assert!(b_guess.guessed && b_guess.secs > since.secs, "a's creation is NOW, b's guess older: {b_guess:?}");
+        sweeps.seen(&snapshot("b", "2026-11-27T09:00:00+0000", JobState::Pending));
+        assert_eq!(sweeps.listing_since("a"), known("2026-11-27T09:00:00+0000"));
+        // A guessed listing with many other jobs does not end the sharing (it holds minutes
+        // more of them than the next); a listing without the job asking for it ends the guesses.
+        let others: Vec<JobSnapshot> =
+            (0..100).map(|n| snapshot(&format!("other-{n}"), "2026-11-28T10:00:00+0000", JobState::Pending)).collect();
+        sweeps.deliver(&others, "c", since);
+        sweeps.not_shown("c", since);
+        assert_eq!(sweeps.listing_since("c"), known("2026-11-27T09:00:00+0000"), "c was not set apart");
+        let _d = sweeps.register("d", ago(7_200), NOW);
+        assert_eq!(sweeps.listing_since("d"), known("2026-11-27T09:00:00+0000"), "no more guesses");
     }
 }

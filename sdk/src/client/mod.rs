@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 
 use crate::engine::{
-    classify, retry_after_from_text, DelayReason, DurationLearner, Failure, ListingPlan, Observed, Pacer, PollPolicy,
+    classify, first_listing_since, retry_after_from_text, DelayReason, DurationLearner, Failure, ListingPlan, Observed,
+    Pacer, PollPolicy,
 };
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, session, Auth, Envelope, LoginError, Request};
@@ -652,7 +653,8 @@ impl JobSource for JobClient {
     }
 
     fn share_polls(&self, job: &SubmittedJob) -> Option<sweep::Registration> {
-        let register = || self.sweeps.register(&job.job_id, job.submitted_at, transport::unix_now());
+        let guessed_since = first_listing_since(transport::unix_now(), [driver::age(job, Instant::now())]);
+        let register = || self.sweeps.register(&job.job_id, guessed_since);
         self.config.share_listings.then(register).flatten()
     }
 

@@ -17,10 +17,9 @@ use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
-use crate::engine::{first_listing_since, worth_listing};
+use crate::engine::worth_listing;
 use crate::protocol::date::parse_cloudstack_date;
 use crate::protocol::JobSnapshot;
-use crate::time::SystemTime;
 
 /// One waiting job.
 #[derive(Debug)]
@@ -86,14 +85,10 @@ impl Sweeps {
     }
 
     /// Counts `job_id`'s wait in until the registration is dropped. `None` when the job waits
-    /// already (another wait of it leads; shared waits run one loop per job). `submitted_at`,
-    /// when known, lets listings include the job before an answer gave its creation time.
-    pub(crate) fn register(
-        self: &Arc<Self>,
-        job_id: &str,
-        submitted_at: Option<SystemTime>,
-        now_secs: u64,
-    ) -> Option<Registration> {
+    /// already (another wait of it leads; shared waits run one loop per job). `guessed_since`
+    /// (by the job's submit, [`crate::engine::first_listing_since`]), when known, lets listings
+    /// include the job before an answer gave its creation time.
+    pub(crate) fn register(self: &Arc<Self>, job_id: &str, guessed_since: Option<i64>) -> Option<Registration> {
         let mut waiting = self.lock();
         if waiting.slots.iter().any(|slot| slot.job_id == job_id) {
             return None;
@@ -102,8 +97,7 @@ impl Sweeps {
         waiting.slots.push(Slot {
             job_id: job_id.into(),
             created_secs: None,
-            guessed_since: submitted_at
-                .and_then(|at| first_listing_since(now_secs, [Some(at.elapsed().unwrap_or_default())])),
+            guessed_since,
             news: None,
             last: None,
             waker: None,
@@ -209,8 +203,8 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    /// Unix seconds of the tests' clock.
-    const NOW: u64 = 1_795_773_600;
+    /// Unix seconds of the tests' clock (2026-11-27T10:00:00Z).
+    const NOW: i64 = 1_795_773_600;
 
     /// A listing's start at a creation time the server gave.
     fn known(date: &str) -> Option<Since> {
@@ -224,12 +218,12 @@ mod tests {
     #[test]
     fn a_listing_is_asked_only_when_others_wait_and_a_creation_time_is_known() {
         let sweeps = Arc::new(Sweeps::default());
-        let a = sweeps.register("a", None, NOW);
+        let a = sweeps.register("a", None);
         assert!(a.is_some());
-        assert!(sweeps.register("a", None, NOW).is_none(), "one loop per job");
+        assert!(sweeps.register("a", None).is_none(), "one loop per job");
         sweeps.seen(&snapshot("a", "2026-11-27T10:00:05+0000", JobState::Pending));
         assert_eq!(sweeps.listing_since("a"), None, "alone: its own poll");
-        let b = sweeps.register("b", None, NOW);
+        let b = sweeps.register("b", None);
         let a_created = known("2026-11-27T10:00:05+0000");
         assert_eq!(sweeps.listing_since("b"), a_created, "b (creation unknown) asks since a's");
         assert_eq!(sweeps.listing_since("a"), a_created);
@@ -240,13 +234,13 @@ mod tests {
         drop(b);
         assert_eq!(sweeps.listing_since("a"), None, "b's wait ended");
         drop(a);
-        assert!(sweeps.register("a", None, NOW).is_some(), "a's registration ended with its wait");
+        assert!(sweeps.register("a", None).is_some(), "a's registration ended with its wait");
     }
 
     #[test]
     fn a_listing_wakes_the_other_waits_and_sets_apart_jobs_it_cannot_show() {
         let sweeps = Arc::new(Sweeps::default());
-        let _regs: Vec<_> = ["a", "b", "c"].iter().map(|id| sweeps.register(id, None, NOW)).collect();
+        let _regs: Vec<_> = ["a", "b", "c"].iter().map(|id| sweeps.register(id, None)).collect();
         for id in ["a", "b", "c"] {
             sweeps.seen(&snapshot(id, "2026-11-27T10:00:00+0000", JobState::Pending));
         }
@@ -278,7 +272,7 @@ mod tests {
     #[test]
     fn a_listing_of_mostly_other_jobs_ends_the_sharing_until_another_wait_joins() {
         let sweeps = Arc::new(Sweeps::default());
-        let _regs: Vec<_> = ["a", "b"].iter().map(|id| sweeps.register(id, None, NOW)).collect();
+        let _regs: Vec<_> = ["a", "b"].iter().map(|id| sweeps.register(id, None)).collect();
         for id in ["a", "b"] {
             sweeps.seen(&snapshot(id, "2026-11-27T10:00:00+0000", JobState::Pending));
         }
@@ -293,29 +287,23 @@ mod tests {
         sweeps.deliver(&listing, "a", since);
         assert_eq!(sweeps.listing_since("a"), None, "41 others: each polls alone");
         assert_eq!(sweeps.listing_since("b"), None);
-        let _c = sweeps.register("c", None, NOW);
+        let _c = sweeps.register("c", None);
         assert_eq!(sweeps.listing_since("a"), Some(since), "a wait joined: judged anew");
     }
 
     #[test]
     fn submits_start_listings_until_one_misses_the_job_asking_for_it() {
-        use crate::engine::CLOCK_SKEW_MARGIN;
-        use crate::time::{Duration, SystemTime};
         let sweeps = Arc::new(Sweeps::default());
-        let ago = |secs| Some(SystemTime::now() - Duration::from_secs(secs));
-        let _a = sweeps.register("a", ago(30), NOW);
-        let _b = sweeps.register("b", ago(10), NOW);
-        let _c = sweeps.register("c", None, NOW);
-        // The oldest submit by this clock, less the margin: shared from the first poll on.
-        let guessed = NOW as i64 - 30 - CLOCK_SKEW_MARGIN.as_secs() as i64;
+        let _a = sweeps.register("a", Some(NOW - 330));
+        let _b = sweeps.register("b", Some(NOW - 310));
+        let _c = sweeps.register("c", None);
+        // The oldest guess: shared from the first poll on.
         let since = sweeps.listing_since("c").expect("a listing");
-        assert!(since.guessed);
-        assert!((guessed - 1..=guessed).contains(&since.secs), "{since:?}");
+        assert_eq!(since, Since { secs: NOW - 330, guessed: true });
         // The oldest of the known creation times and the guesses starts the listing: a guess
         // while it is older, b's creation (an hour before NOW) once that is known.
         sweeps.seen(&snapshot("a", "2026-11-27T10:00:00+0000", JobState::Pending));
-        let b_guess = sweeps.listing_since("a").expect("a listing");
-        assert!(b_guess.guessed && b_guess.secs > since.secs, "a's creation is NOW, b's guess older: {b_guess:?}");
+        assert_eq!(sweeps.listing_since("a"), Some(Since { secs: NOW - 310, guessed: true }), "a's creation is NOW");
         sweeps.seen(&snapshot("b", "2026-11-27T09:00:00+0000", JobState::Pending));
         assert_eq!(sweeps.listing_since("a"), known("2026-11-27T09:00:00+0000"));
         // A guessed listing with many other jobs does not end the sharing (it holds minutes
@@ -325,7 +313,7 @@ mod tests {
         sweeps.deliver(&others, "c", since);
         sweeps.not_shown("c", since);
         assert_eq!(sweeps.listing_since("c"), known("2026-11-27T09:00:00+0000"), "c was not set apart");
-        let _d = sweeps.register("d", ago(7_200), NOW);
+        let _d = sweeps.register("d", Some(NOW - 7_200));
         assert_eq!(sweeps.listing_since("d"), known("2026-11-27T09:00:00+0000"), "no more guesses");
     }
 }

@@ -222,8 +222,8 @@ impl Waiter {
             }
         }
         if let (Some(expected), Some(age)) = (self.expected, self.age_at_start) {
-            // Counted from the start of this wait, not from the submit instant: a browser's
-            // clock starts at page load, so a job older than the page has no `Instant` there.
+            // Counted from the start of this wait and the job's age then: submit times are
+            // wall-clock, and a browser's `Instant`s cannot reach back before the page's load.
             let opens = self.started + expected.opens.saturating_sub(age);
             let closes = self.started + expected.closes.saturating_sub(age);
             if now < opens {

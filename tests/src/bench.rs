@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::serve;
 use jobwire_server::throttle::{Throttle, Throttling};
 use jobwire_server::{app, AppState, Config};
 
@@ -76,18 +77,6 @@ impl Server {
             .and_then(|n| n.trim().parse().ok())
             .unwrap_or(0)
     }
-}
-
-/// Serves `router` on a fresh loopback port; answers `http://127.0.0.1:PORT`.
-async fn serve(router: axum::Router) -> std::io::Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router).await {
-            eprintln!("bench server stopped: {err}");
-        }
-    });
-    Ok(format!("http://{address}"))
 }
 
 /// The `p`-th percentile (0–100) of `values` by nearest rank; `None` when empty.

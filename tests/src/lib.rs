@@ -67,29 +67,29 @@ pub fn ticking_policy(tick_ms: u64) -> jobwire::engine::PollPolicy {
 /// Starts a server whose jobs take `job_duration_ms` on `127.0.0.1:0`; returns its API URL.
 /// The server runs until the test's runtime ends.
 pub async fn start_server(job_duration_ms: u64) -> std::io::Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
     let state = AppState::new(&Config { job_duration_ms, ..Config::default() }).map_err(std::io::Error::other)?;
-    let router = app(state);
-    tokio::spawn(async move { axum_serve(listener, router).await });
-    Ok(format!("http://{address}/client/api"))
+    Ok(format!("{}/client/api", serve(app(state)).await?))
 }
 
 /// Starts a gateway on `127.0.0.1:0` forwarding `/client/api` to `upstream_api`; returns its
 /// API URL.
 pub async fn start_gateway(upstream_api: &str) -> std::io::Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
     let upstream = jobwire_server::gateway::Upstream::new(Some(upstream_api), None).map_err(std::io::Error::other)?;
     let router = jobwire_server::gateway_app(upstream, &Config::default());
-    tokio::spawn(async move { axum_serve(listener, router).await });
-    Ok(format!("http://{address}/client/api"))
+    Ok(format!("{}/client/api", serve(router).await?))
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) {
-    if let Err(err) = axum::serve(listener, router).await {
-        eprintln!("test server stopped: {err}");
-    }
+/// Serves `router` on a fresh loopback port until the runtime ends; answers
+/// `http://127.0.0.1:PORT` (the reference server, a gateway, or a test's stand-in server).
+pub async fn serve(router: axum::Router) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            eprintln!("test server stopped: {err}");
+        }
+    });
+    Ok(format!("http://{address}"))
 }
 
 pub mod bench;

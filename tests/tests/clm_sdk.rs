@@ -7,7 +7,7 @@ use jobwire::protocol::clm::{SearchResults, TaskResult};
 use jobwire::protocol::JobState;
 use jobwire::time::Duration;
 use jobwire::{ClmClient, ClmConfig, Error, WaitEvent};
-use jobwire_e2e::{demo, fast_policy, start_server};
+use jobwire_e2e::{demo, fast_policy, serve, start_server};
 use jobwire_server::scenario::parse_fault_flag;
 use jobwire_server::{app, AppState, Config};
 use serde_json::{json, Value};
@@ -23,11 +23,7 @@ async fn base_url(job_duration_ms: u64) -> String {
 
 /// Like `start_server`, with a whole configuration (session timeout, faults); answers the root.
 async fn base_url_with(config: Config) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    let router = app(AppState::new(&config).expect("state"));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{address}")
+    serve(app(AppState::new(&config).expect("state"))).await.expect("server starts")
 }
 
 /// The demo user with `password`, polling on `fast_policy` without long-polls.

@@ -18,7 +18,7 @@ use jobwire::protocol::JobState;
 use jobwire::time::SystemTime;
 use jobwire::{ClientConfig, JobClient, SubmittedJob, WaitEvent};
 use jobwire_e2e::bench::Server;
-use jobwire_e2e::{demo_api_key, deploy_params, ids, soak, ticking_policy};
+use jobwire_e2e::{demo_api_key, deploy_params, ids, serve, soak, ticking_policy};
 use jobwire_server::Config;
 use serde_json::json;
 
@@ -148,10 +148,7 @@ async fn server_without_unlimited_listings() -> (String, Arc<Mutex<Vec<String>>>
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (format!("http://{address}/client/api"), asked)
+    (format!("{}/client/api", serve(router).await.expect("stand-in serves")), asked)
 }
 
 #[tokio::test]
@@ -227,10 +224,7 @@ async fn skewed_server(skew_secs: i64, own: usize) -> (String, Arc<Mutex<Vec<Lis
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (format!("http://{address}/client/api"), listed)
+    (format!("{}/client/api", serve(router).await.expect("stand-in serves")), listed)
 }
 
 /// `count` jobs `job-1`… submitted `age_secs` ago (`None`: handles made from bare ids).

@@ -14,7 +14,7 @@ use jobwire::protocol::Format;
 use jobwire::{
     ApiKeyCredentials, ClientConfig, ClmClient, ClmConfig, Credentials, Error, JobClient, SessionCredentials,
 };
-use jobwire_e2e::{deploy_params, fast_policy, ids};
+use jobwire_e2e::{deploy_params, fast_policy, ids, serve};
 use jobwire_server::seed::DemoUser;
 use jobwire_server::{app, AppState, Config};
 use serde_json::json;
@@ -84,10 +84,7 @@ async fn recorded_server(log: Log) -> String {
     };
     let state = AppState::new(&Config { job_duration_ms: 200, demo, ..Config::default() }).expect("state");
     let router = app(state).layer(middleware::from_fn(move |request, next| record(log.clone(), request, next)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{address}")
+    serve(router).await.expect("server starts")
 }
 
 fn assert_clean(what: &str, text: &str, secrets: &[&str]) {

@@ -84,7 +84,7 @@ impl Backend {
 
 /// A CLM request body: a plain object (`undefined` is `{}`).
 pub(super) fn clm_body(params: Option<JsValue>) -> Result<Value, JsValue> {
-    let Some(params) = params.filter(|params| !params.is_undefined() && !params.is_null()) else {
+    let Some(params) = super::convert::given(params) else {
         return Ok(Value::Object(serde_json::Map::new()));
     };
     match super::convert::json_from_js(&params) {

@@ -54,11 +54,16 @@ pub(super) fn json_from_js(value: &JsValue) -> Option<serde_json::Value> {
     crate::protocol::json::parse(text.as_bytes()).ok()
 }
 
+/// An optional argument's value; `None` when it is absent, `undefined` or `null` (all mean
+/// "not given").
+pub(super) fn given(value: Option<JsValue>) -> Option<JsValue> {
+    value.filter(|value| !value.is_null_or_undefined())
+}
+
 /// An option's value; `None` when it is absent, `undefined` or `null` (all mean "not given").
 /// What a getter (or proxy) of the caller's object throws is passed on.
 pub(super) fn given_field(object: &JsValue, key: &str) -> Result<Option<JsValue>, JsValue> {
-    let value = js_sys::Reflect::get(object, &JsValue::from_str(key))?;
-    Ok((!value.is_undefined() && !value.is_null()).then_some(value))
+    Ok(given(Some(js_sys::Reflect::get(object, &JsValue::from_str(key))?)))
 }
 
 /// A string argument of a JS method. wasm-bindgen's own `String` parameters take any JS value
@@ -175,7 +180,7 @@ pub(super) fn type_error(message: &str) -> JsValue {
 /// Reads `{ name: value }` command arguments; numbers and booleans become strings, `null` and
 /// `undefined` values are left out.
 pub(super) fn params_from_js(params: Option<JsValue>) -> Result<Vec<(String, String)>, JsValue> {
-    let Some(params) = params.filter(|params| !params.is_undefined() && !params.is_null()) else {
+    let Some(params) = given(params) else {
         return Ok(Vec::new());
     };
     let object = match params.dyn_ref::<js_sys::Map>() {
@@ -193,7 +198,7 @@ pub(super) fn params_from_js(params: Option<JsValue>) -> Result<Vec<(String, Str
             number_text(number)
         } else if value.is_bigint() {
             js_sys::BigInt::unchecked_from_js(value).to_string(10).ok().map(String::from)
-        } else if value.is_undefined() || value.is_null() {
+        } else if value.is_null_or_undefined() {
             None
         } else {
             return Err(type_error(&format!("param \"{name}\" must be a string, number or boolean")));

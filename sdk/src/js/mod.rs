@@ -434,7 +434,7 @@ impl JobClient {
     ) -> Result<JsValue, JsValue> {
         let list = convert::array_copy(&jobs)?.ok_or_else(|| convert::type_error("watch takes an array of jobs"))?;
         let submitted = list.iter().map(|job| job_from_js(&job)).collect::<Result<Vec<_>, _>>()?;
-        let options = match options.filter(|options| !options.is_undefined() && !options.is_null()) {
+        let options = match convert::given(options) {
             None => watch::WatchOptions { on_delay: None, signal: None },
             Some(options) if options.is_object() => watch::WatchOptions {
                 on_delay: convert::function_field(&options, "onDelay")?,
@@ -498,7 +498,7 @@ impl WaitOptions {
                 on_delay: None,
             });
         }
-        if options.is_undefined() || options.is_null() {
+        if options.is_null_or_undefined() {
             return Ok(WaitOptions { signal: None, timeout_ms: None, on_progress: None, on_delay: None });
         }
         if !options.is_object() {

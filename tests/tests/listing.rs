@@ -182,10 +182,9 @@ struct Listed {
     shown: usize,
 }
 
-/// Seconds since the Unix epoch on this machine's clock.
+/// Seconds since the Unix epoch on the clock the SDK reads.
 fn unix_now() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
+    i64::try_from(jobwire::transport::unix_now()).unwrap_or(i64::MAX)
 }
 
 /// A stand-in for a CloudStack whose clock is `skew_secs` off this machine's: a day of history

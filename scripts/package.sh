@@ -21,11 +21,16 @@ cd "$ROOT"
 # and `small-alloc` (Talc instead of dlmalloc, −2 KB gzipped).
 # A target dir of its own, so
 # these flags do not rebuild the dashboard's std (and it not ours) on every alternate build.
-log "cargo build -p jobwire (wasm32, release, features js + small-alloc, std optimize_for_size, panic immediate-abort, fmt-debug none)"
+# JOBWIRE_DRIVER=1: the package whose API is the JavaScript driver (sdk/js/driver/) over the
+# sans-IO wasm core (feature `js-core`), instead of the async Rust client (feature `js`).
+DRIVER="${JOBWIRE_DRIVER:-}"
+FEATURES=js,small-alloc
+[ -n "$DRIVER" ] && FEATURES=js-core,small-alloc
+log "cargo build -p jobwire (wasm32, release, features $FEATURES, std optimize_for_size, panic immediate-abort, fmt-debug none)"
 PKG_TARGET_DIR="$CARGO_TARGET_DIR-pkg"
 CARGO_TARGET_DIR="$PKG_TARGET_DIR" CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
   RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none" \
-  cargo build -p jobwire --release --target wasm32-unknown-unknown --no-default-features --features js,small-alloc
+  cargo build -p jobwire --release --target wasm32-unknown-unknown --no-default-features --features "$FEATURES"
 wasm="$PKG_TARGET_DIR/wasm32-unknown-unknown/release/jobwire.wasm"
 
 # Version, description and licence come from the crate.
@@ -43,13 +48,24 @@ wasm-bindgen --target web --out-dir "$OUT" --out-name jobwire "$wasm"
 # callers can `import { JobFailedError } from 'jobwire'` and test with `instanceof`.
 errors=( "$OUT"/snippets/*/js/errors.js )
 [ "${#errors[@]}" = 1 ] && [ -f "${errors[0]}" ] || { echo "package: expected one errors.js snippet, found: ${errors[*]}" >&2; exit 1; }
-printf "export { JobwireError, JobFailedError, ApiError, LoginError, TransportError, ProtocolError } from './%s';\n" \
-  "${errors[0]#"$OUT/"}" >> "$OUT/jobwire.js"
+if [ -n "$DRIVER" ]; then
+  # The driver bundled with the core's glue into jobwire.js: `jobwire-core` is the glue,
+  # `jobwire-errors` the glue's own copy of the error classes (one module, so `instanceof` holds).
+  log "esbuild --bundle (the JS driver over the wasm core)"
+  mv "$OUT/jobwire.js" "$OUT/core.js"
+  esbuild "$ROOT/sdk/js/driver/entry.js" --bundle --format=esm --target=es2022 --log-level=warning \
+    --alias:jobwire-core="$OUT/core.js" --alias:jobwire-errors="${errors[0]}" --outfile="$OUT/jobwire.js"
+  rm -rf "$OUT/core.js" "$OUT/snippets" "$OUT/jobwire.d.ts" "$OUT/jobwire_bg.wasm.d.ts"
+else
+  printf "export { JobwireError, JobFailedError, ApiError, LoginError, TransportError, ProtocolError } from './%s';\n" \
+    "${errors[0]#"$OUT/"}" >> "$OUT/jobwire.js"
+fi
 
 # The glue minified, as a bundler would ship it (37 → 15 KB, 7.4 → 4.9 KB gzipped), so pages
 # that import the package as is download no more. Exported names stay; the error classes carry
 # their `name` on the prototype, so renamed locals change nothing callers see.
 log "esbuild --minify (jobwire.js, snippets: error classes, watch stream)"
+shopt -s nullglob
 for js in "$OUT/jobwire.js" "$OUT"/snippets/*/js/*.js; do
   esbuild "$js" --minify --format=esm --target=es2022 --log-level=warning --allow-overwrite --outfile="$js"
 done
@@ -208,10 +224,12 @@ META="$meta" node -e '
 PKG="$OUT" node --input-type=module -e "
   const { pathToFileURL } = await import('node:url');
   const m = await import(pathToFileURL(process.env.PKG + '/node.js'));
-  new m.JobClient({ endpoint: 'http://127.0.0.1:9/client/api' }).free();
+  const client = new m.JobClient({ endpoint: 'http://127.0.0.1:9/client/api' });
+  client.free?.();
 " || { echo "package: the optimised module does not load in Node" >&2; exit 1; }
 
 log "done: $OUT"
 ( cd "$OUT" && for f in jobwire_bg.wasm jobwire.js index.js node.js jobwire.d.ts; do
+    [ -f "$f" ] || continue
     printf '  %-16s %8d B  gzip -9 %7d B\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
   done )

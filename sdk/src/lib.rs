@@ -24,7 +24,7 @@ pub mod protocol;
 pub mod time;
 pub mod transport;
 
-#[cfg(all(target_arch = "wasm32", feature = "js"))]
+#[cfg(all(target_arch = "wasm32", any(feature = "js", feature = "js-core")))]
 pub mod js;
 
 // Unit tests run in headless Chromium too when built for wasm.

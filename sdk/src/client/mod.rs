@@ -26,6 +26,8 @@ use crate::time::{Duration, Instant, SystemTime};
 use crate::transport::{self, HttpRequest, HttpResponse, Method};
 pub use clm::{ClmClient, ClmConfig};
 use cookies::CookieJar;
+#[cfg(all(target_arch = "wasm32", feature = "js-core"))]
+pub(crate) use driver::job_failed;
 use driver::{status_error, Attempt, JobSource, OnDelay};
 use share::Flights;
 use sweep::Sweeps;

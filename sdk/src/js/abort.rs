@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, AddEventListenerOptions};
 
+use super::convert::stopped_waiting;
 use crate::transport::HeldPromise;
 
 /// Which of two futures finished first.
@@ -85,15 +86,6 @@ impl Drop for Listening<'_> {
             let _ = self.signal.remove_event_listener_with_callback("abort", listener);
         }
     }
-}
-
-/// The standard error of a stopped wait: a `DOMException` named `name` (`AbortError`,
-/// `TimeoutError`), as `fetch` and `AbortSignal.timeout()` reject with, carrying the `jobId`.
-pub(super) fn stopped_waiting(name: &str, message: &str, job_id: &str) -> JsValue {
-    let error = super::convert::dom_exception(name, message);
-    // Setting a property on a fresh DOMException cannot fail.
-    let _ = js_sys::Reflect::set(&error, &"jobId".into(), &job_id.into());
-    error.into()
 }
 
 /// Resolves after `millis`.

@@ -3,6 +3,9 @@
 //! and comes in through `JSON.stringify` and the host's `JSON.parse` (`protocol::json`): one
 //! small bridge instead of a serde backend for JS values.
 
+// Until the JS driver replaces `api`, the driver build (`js-core` alone) leaves its helpers unused.
+#![cfg_attr(not(feature = "js"), allow(dead_code))]
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -287,8 +290,17 @@ pub(super) fn error_to_js(error: &Error) -> JsValue {
             set(&js_error, "raw", &value_to_js(raw).unwrap_or(JsValue::NULL));
             js_error
         }
-        Error::WaitTimedOut { job_id, .. } => return super::abort::stopped_waiting("TimeoutError", &message, job_id),
+        Error::WaitTimedOut { job_id, .. } => return stopped_waiting("TimeoutError", &message, job_id),
         Error::InvalidArgument(_) => return type_error(&message),
     };
     js_error.into()
+}
+
+/// The standard error of a stopped wait: a `DOMException` named `name` (`AbortError`,
+/// `TimeoutError`), as `fetch` and `AbortSignal.timeout()` reject with, carrying the `jobId`.
+pub(super) fn stopped_waiting(name: &str, message: &str, job_id: &str) -> JsValue {
+    let error = dom_exception(name, message);
+    // Setting a property on a fresh DOMException cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"jobId".into(), &job_id.into());
+    error.into()
 }

@@ -1,0 +1,72 @@
+// Waiting for one job until it finishes: long-polls while the server honours them, else the
+// schedule the wasm core's engine chooses (configured or learned first poll, the expected window,
+// the finish estimated from progress, backoff), every status and delay reported. Concurrent
+// waits of one job share one wait; each keeps its own deadline.
+
+import { sleep, stopped } from './util.js';
+
+/**
+ * Polls `job` (`{ jobId, command, submittedAt }`) until it finishes; resolves with its final
+ * status, rejects with its JobFailedError, a TimeoutError at the client's deadline, or what a
+ * request failed with. `emit` hears the events (`{ status }`, `{ delay }`); `signal` stops it.
+ */
+async function waitJob(client, job, started, emit, signal) {
+  const { core, options } = client;
+  const ageMs = job.submittedAt === undefined ? undefined : Math.max(0, started.wall - job.submittedAt);
+  const schedule = core.schedule(job.command, ageMs);
+  try {
+    let serverWaits = options.longPollSecs > 0;
+    let seenPending = false;
+    const timedOut = () => stopped('TimeoutError', `stopped waiting for job ${job.jobId} after ${Math.round(performance.now() - started.mono)} ms; the job may still be running`, job.jobId);
+    for (;;) {
+      let holdSecs;
+      if (serverWaits) {
+        holdSecs = schedule.longPoll(options.longPollSecs);
+        if (holdSecs === undefined) throw timedOut();
+      } else {
+        const next = schedule.next();
+        if (next === undefined) throw timedOut();
+        const [delayMs, reason] = next;
+        emit({ delay: { delayMs, reason, retries: 0 } });
+        await sleep(delayMs, signal);
+      }
+      const [status, held, failure] = await client.poll(job.jobId, { holdSecs, signal, onDelay: (delay) => emit({ delay }) });
+      serverWaits = serverWaits && held;
+      emit({ status });
+      const pending = status.state === 'pending';
+      if (!pending) {
+        const tookMs = job.submittedAt === undefined ? performance.now() - started.mono : Date.now() - job.submittedAt;
+        core.finished(job.command, tookMs, seenPending);
+      }
+      seenPending ||= pending;
+      if (pending) {
+        schedule.progress(status.progress ?? undefined);
+        if (serverWaits) emit({ delay: { delayMs: 0, reason: 'long-poll', retries: 0 } });
+      } else if (failure) {
+        throw failure;
+      } else {
+        return status;
+      }
+    }
+  } finally {
+    schedule.free();
+  }
+}
+
+/**
+ * Waits for `job`, sharing the wait with the job's other waits on this client: the job is polled
+ * once for all of them. A wait that joined late does not end with the first one's deadline: it
+ * goes on (leading now) until its own has passed.
+ */
+export async function sharedWait(client, job, emit, signal) {
+  const started = { mono: performance.now(), wall: Date.now() };
+  const deadlineMs = client.options.deadlineMs;
+  for (;;) {
+    try {
+      return await client.waits.join(job.jobId, (flightSignal, relay) => waitJob(client, job, started, relay, flightSignal), emit, signal);
+    } catch (error) {
+      const ownDeadlinePassed = deadlineMs === undefined || performance.now() - started.mono >= deadlineMs;
+      if (error?.name !== 'TimeoutError' || error.jobId !== job.jobId || ownDeadlinePassed || signal?.aborted) throw error;
+    }
+  }
+}

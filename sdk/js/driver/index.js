@@ -2,10 +2,12 @@
 // engine's decisions are the wasm core's; this file reads the caller's options and arguments,
 // reports statuses and delays, and turns stopped waits into the standard DOMExceptions.
 
+import { Clm } from './clm.js';
 import { CloudStack } from './cloudstack.js';
-import { readOptions, readToken, stringArg, waitOptions } from './options.js';
+import { readOptions, readToken, stringArg, waitOptions, watchArgs } from './options.js';
 import { handled, supervise, tell } from './util.js';
 import { sharedWait } from './wait.js';
+import { watch } from './watch.js';
 
 export { JobwireError, JobFailedError, ApiError, LoginError, TransportError, ProtocolError } from 'jobwire-errors';
 
@@ -31,12 +33,19 @@ function eventSink({ onProgress, onDelay }) {
   };
 }
 
-/** Waits for `job` on `client` with the caller's wait options; resolves with the result. */
-async function waitFor(client, job, options) {
+/**
+ * Runs `wait(emit, signal)` (a wait's events to the caller's callbacks) until it ends or the
+ * caller stops waiting for `jobId`; resolves with the final status's result.
+ */
+async function supervised(wait, options, jobId) {
   const controller = new AbortController();
-  const waiting = sharedWait(client, job, eventSink(options), controller.signal);
-  const status = await supervise(waiting, options, job.jobId, () => controller.abort());
+  const status = await supervise(wait(eventSink(options), controller.signal), options, jobId, () => controller.abort());
   return status.result;
+}
+
+/** Waits for `job` on `client` with the caller's wait options; resolves with the result. */
+function waitFor(client, job, options) {
+  return supervised((emit, signal) => sharedWait(client, job, emit, signal), options, job.jobId);
 }
 
 /** One submitted job. `JSON.stringify(job)` is its resume token. */
@@ -91,7 +100,8 @@ export class Job {
 export class JobClient {
   /** `new JobClient(options)`; throws `TypeError` on bad options. */
   constructor(options) {
-    clients.set(this, new CloudStack(readOptions(options)));
+    const read = readOptions(options);
+    clients.set(this, read.protocol === 'clm' ? new Clm(read) : new CloudStack(read));
   }
 
   /** Runs a synchronous command; resolves with the response object. */
@@ -112,6 +122,8 @@ export class JobClient {
     return handled((async () => {
       const name = stringArg(command, 'command');
       const wait = waitOptions(options);
+      // CLM holds the operation itself and polls only if a Task comes back.
+      if (client instanceof Clm) return supervised((emit, signal) => client.run(name, params, emit, signal), wait, name);
       return waitFor(client, await client.submit(name, params), wait);
     })());
   }
@@ -121,6 +133,14 @@ export class JobClient {
     const id = stringArg(jobId, 'jobId');
     if (!id) throw new TypeError('jobId must not be empty');
     return new Job(clients.get(this), { jobId: id, resourceId: undefined, command: '', submittedAt: undefined });
+  }
+
+  /**
+   * Follows `jobs` (`Job`s or resume tokens) until all have finished: an async iterator of every
+   * change, each finish exactly once. `{ onDelay, signal }`.
+   */
+  watch(jobs, options) {
+    return watch(clients.get(this), ...watchArgs(jobs, options));
   }
 
   /** A `Job` from a resume token; throws `TypeError` for anything else. */

@@ -62,7 +62,11 @@ export function readOptions(options) {
   if (read.protocol !== undefined && read.protocol !== 'cloudstack' && read.protocol !== 'clm') {
     throw new TypeError(`protocol must be "cloudstack" or "clm", got "${read.protocol}"`);
   }
-  if (read.protocol === 'clm') throw new TypeError('protocol "clm" is not in this build yet');
+  if (read.protocol === 'clm') {
+    if (read.username === undefined || read.password === undefined) throw new TypeError('protocol "clm" needs username and password');
+    if (read.apiKey !== undefined || read.secretKey !== undefined) throw new TypeError('protocol "clm" has no API keys; give username and password');
+    return read;
+  }
   if (read.response !== undefined && read.response !== 'json') {
     throw new TypeError(`response must be "json" (this build reads JSON only), got "${read.response}"`);
   }
@@ -109,4 +113,22 @@ export function readToken(token) {
   const job = { jobId, resourceId: text(token, 'resourceId', what), command: text(token, 'command', what) ?? '', submittedAt: integer(token, 'submittedAt', MAX_SAFE, what) };
   if (!jobId) throw new TypeError(`${what}: empty jobId`);
   return job;
+}
+
+/** A job from a `Job` (its `id`, `command`, `submittedAt`) or a resume token (`jobId`). */
+function watchedJob(value) {
+  if (!isObject(value)) throw new TypeError('each job must be a Job or a resume token with a jobId');
+  const id = [value.jobId, value.id].find((v) => typeof v === 'string');
+  if (!id) throw new TypeError('each job must be a Job or a resume token with a jobId');
+  const string = (v) => (typeof v === 'string' ? v : undefined);
+  return { jobId: id, resourceId: string(value.resourceId), command: string(value.command) ?? '', submittedAt: integer(value, 'submittedAt', MAX_SAFE, 'invalid job') };
+}
+
+/** `watch(jobs, options)`'s arguments: the jobs, `{ onDelay, signal }`. */
+export function watchArgs(jobs, options) {
+  if (!Array.isArray(jobs)) throw new TypeError('watch takes an array of jobs');
+  const list = Array.from(jobs, watchedJob);
+  if (options === undefined || options === null) return [list, {}];
+  if (!isObject(options)) throw new TypeError('watch options must be an object');
+  return [list, { onDelay: instance(options, 'onDelay', Function, 'a function'), signal: instance(options, 'signal', AbortSignal, 'an AbortSignal') }];
 }

@@ -11,9 +11,9 @@ import { sleep, stopped } from './util.js';
  * request failed with. `emit` hears the events (`{ status }`, `{ delay }`); `signal` stops it.
  */
 async function waitJob(client, job, started, emit, signal) {
-  const { core, options } = client;
+  const { engine, options } = client;
   const ageMs = job.submittedAt === undefined ? undefined : Math.max(0, started.wall - job.submittedAt);
-  const schedule = core.schedule(job.command, ageMs);
+  const schedule = engine.schedule(job.command, ageMs);
   try {
     let serverWaits = options.longPollSecs > 0;
     let seenPending = false;
@@ -36,7 +36,7 @@ async function waitJob(client, job, started, emit, signal) {
       const pending = status.state === 'pending';
       if (!pending) {
         const tookMs = job.submittedAt === undefined ? performance.now() - started.mono : Date.now() - job.submittedAt;
-        core.finished(job.command, tookMs, seenPending);
+        engine.finished(job.command, tookMs, seenPending);
       }
       seenPending ||= pending;
       if (pending) {

@@ -180,14 +180,7 @@ impl ClmClient {
     /// [`Error::InvalidArgument`] when the base URL is not an absolute `http(s)` URL, or carries
     /// a query or fragment.
     pub fn new(config: ClmConfig) -> Result<Self> {
-        let url = config.base_url.trim();
-        if url.contains(['?', '#']) {
-            return Err(Error::InvalidArgument(format!("base_url must not carry a query or fragment: \"{url}\"")));
-        }
-        let base = if url.ends_with('/') { url.to_owned() } else { format!("{url}/") };
-        resolve(&base, "csm/login").map_err(|_| {
-            Error::InvalidArgument(format!("base_url must be an absolute http(s) URL, got \"{}\"", config.base_url))
-        })?;
+        let base = base_of(&config.base_url)?;
         Ok(ClmClient {
             config: Arc::new(config),
             base: base.into(),
@@ -403,22 +396,9 @@ impl ClmClient {
         }
     }
 
-    /// An operation path below `csm/` (a leading `/` or `csm/` is accepted too): its URL, a
-    /// command name for it (used when the Task names none), and the id of the object it acts on
-    /// when the path names one (`Class/{guid}/operation`).
+    /// An operation path's URL, command name and object id (see [`operation`]).
     fn operation(&self, operation_path: &str) -> Result<(String, String, Option<String>)> {
-        let trimmed = operation_path.trim().trim_start_matches('/');
-        let below = trimmed.strip_prefix("csm/").unwrap_or(trimmed).trim_end_matches('/');
-        if below.is_empty() {
-            return Err(Error::InvalidArgument("operation path is empty".into()));
-        }
-        let url = self.url(&format!("csm/{below}"))?;
-        // The command names what is done, not to which object: it keys the learned durations.
-        let segments: Vec<&str> = below.split('/').collect();
-        Ok(match segments.as_slice() {
-            [class, id, operation] => (url, format!("{class}.{operation}"), Some((*id).to_owned())),
-            _ => (url, segments.join("."), None),
-        })
+        operation(&self.base, operation_path)
     }
 
     /// The handle of an operation's Task.
@@ -631,15 +611,48 @@ impl JobSource for ClmClient {
     }
 }
 
+/// The configured server root as every URL is resolved below it (with a trailing `/`).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] unless it is an absolute http(s) URL without query or fragment.
+pub(crate) fn base_of(base_url: &str) -> Result<String> {
+    let url = base_url.trim();
+    if url.contains(['?', '#']) {
+        return Err(Error::InvalidArgument(format!("base_url must not carry a query or fragment: \"{url}\"")));
+    }
+    let base = if url.ends_with('/') { url.to_owned() } else { format!("{url}/") };
+    resolve(&base, "csm/login")
+        .map_err(|_| Error::InvalidArgument(format!("base_url must be an absolute http(s) URL, got \"{base_url}\"")))?;
+    Ok(base)
+}
+
+/// An operation path below `csm/` (a leading `/` or `csm/` is accepted too) on the server at
+/// `base`: its URL, a command name for it (used when the Task names none), and the id of the
+/// object it acts on when the path names one (`Class/{guid}/operation`).
+pub(crate) fn operation(base: &str, operation_path: &str) -> Result<(String, String, Option<String>)> {
+    let trimmed = operation_path.trim().trim_start_matches('/');
+    let below = trimmed.strip_prefix("csm/").unwrap_or(trimmed).trim_end_matches('/');
+    if below.is_empty() {
+        return Err(Error::InvalidArgument("operation path is empty".into()));
+    }
+    let url = resolve(base, &format!("csm/{below}")).map_err(|error| Error::InvalidArgument(error.to_string()))?;
+    // The command names what is done, not to which object: it keys the learned durations.
+    let segments: Vec<&str> = below.split('/').collect();
+    Ok(match segments.as_slice() {
+        [class, id, operation] => (url, format!("{class}.{operation}"), Some((*id).to_owned())),
+        _ => (url, segments.join("."), None),
+    })
+}
+
 /// The JSON text of an operation body in `timeout` mode.
-fn operation_body(body: Value, timeout: Timeout) -> Result<String> {
+pub(crate) fn operation_body(body: Value, timeout: Timeout) -> Result<String> {
     let body = OperationBody::from_json(body, timeout)
         .map_err(|_| Error::InvalidArgument("an operation body must be a JSON object (or null)".into()))?;
     Ok(json::to_text(&body.to_json()))
 }
 
 /// What a 2xx operation (or object) answer holds.
-enum Answer {
+pub(crate) enum Answer {
     /// A single Task: the operation runs on.
     Task(Box<Task>),
     /// Cloud objects: the operation's result (or the objects read).
@@ -647,7 +660,7 @@ enum Answer {
 }
 
 /// An operation's 2xx answer; `CloudError`s in it are the server's refusal.
-fn parse_operation(response: &HttpResponse) -> Result<Answer> {
+pub(crate) fn parse_operation(response: &HttpResponse) -> Result<Answer> {
     match parse_response(&response.body)? {
         ClmResponse::Task(task) => Ok(Answer::Task(task)),
         ClmResponse::Objects(objects) => Ok(Answer::Objects(objects)),
@@ -656,7 +669,7 @@ fn parse_operation(response: &HttpResponse) -> Result<Answer> {
 }
 
 /// A non-2xx answer as an error: its `CloudError`s when the body holds them, else the status.
-fn refusal(response: &HttpResponse) -> Error {
+pub(crate) fn refusal(response: &HttpResponse) -> Error {
     match parse_response(&response.body) {
         Ok(ClmResponse::Errors(errors)) if !errors.is_empty() => Error::Api(api_error(&errors, response.status)),
         _ => driver::status_error(response).into(),

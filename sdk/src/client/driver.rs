@@ -107,17 +107,7 @@ impl Retries {
             Attempt::Again => return Ok(None),
             Attempt::Failed(error, retry_after) => (error, retry_after),
         };
-        let observed = match &error {
-            Error::Transport(TransportError::Network(_)) => Observed::Network,
-            Error::Transport(TransportError::Status { status, .. }) => Observed::HttpStatus(*status),
-            Error::Api(api) => Observed::ApiCode(api.code),
-            // An answer over the size limit is no transmission accident: asking again would
-            // only make the server send it again.
-            Error::Protocol(ProtocolError::TooLarge { .. }) => return Err(error),
-            Error::Protocol(_) => Observed::MalformedBody,
-            _ => return Err(error),
-        };
-        if classify(observed) == Failure::Permanent || !self.budget.take() {
+        if !worth_retrying(&error) || !self.budget.take() {
             return Err(error);
         }
         let retries = self.budget.used();
@@ -131,6 +121,23 @@ impl Retries {
         transport::sleep(delay).await;
         Ok(None)
     }
+}
+
+/// Whether another try may help after `error` (see [`classify`]): network trouble, throttling,
+/// gateway and availability errors and damaged answers may pass; refusals the server chose to
+/// send, answers over the size limit and the caller's own mistakes do not.
+pub(crate) fn worth_retrying(error: &Error) -> bool {
+    let observed = match error {
+        Error::Transport(TransportError::Network(_)) => Observed::Network,
+        Error::Transport(TransportError::Status { status, .. }) => Observed::HttpStatus(*status),
+        Error::Api(api) => Observed::ApiCode(api.code),
+        // An answer over the size limit is no transmission accident: asking again would
+        // only make the server send it again.
+        Error::Protocol(ProtocolError::TooLarge { .. }) => return false,
+        Error::Protocol(_) => Observed::MalformedBody,
+        _ => return false,
+    };
+    classify(observed) == Failure::Transient
 }
 
 /// The delay a response's `Retry-After` header asks for (seconds or an HTTP-date), if any.

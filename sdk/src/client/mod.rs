@@ -3,9 +3,9 @@
 //! session (login, cookies, one re-login when a session expires). [`ClmClient`] does the same
 //! for BMC CLM; the retry and wait loops both use live in `driver`.
 
-mod clm;
+pub(crate) mod clm;
 mod cookies;
-mod driver;
+pub(crate) mod driver;
 mod share;
 mod sweep;
 mod watch;
@@ -26,8 +26,6 @@ use crate::time::{Duration, Instant, SystemTime};
 use crate::transport::{self, HttpRequest, HttpResponse, Method};
 pub use clm::{ClmClient, ClmConfig};
 use cookies::CookieJar;
-#[cfg(all(target_arch = "wasm32", feature = "js-core"))]
-pub(crate) use driver::job_failed;
 use driver::{status_error, Attempt, JobSource, OnDelay};
 use share::Flights;
 use sweep::Sweeps;
@@ -705,7 +703,7 @@ fn random_uuid() -> String {
 /// labelled as the protocol's format and is not even well-formed: then it was cut or garbled on
 /// the way, whatever the status, and stays a protocol error (another try is worth it; the status
 /// alone would make a damaged `431 customjobid … already in use` look final).
-fn decode(response: &HttpResponse, format: Format) -> Result<Envelope> {
+pub(crate) fn decode(response: &HttpResponse, format: Format) -> Result<Envelope> {
     match cloudstack::parse_envelope(&response.body, format) {
         Ok(envelope) => match envelope.api_error() {
             Some(error) => Err(Error::Api(error)),

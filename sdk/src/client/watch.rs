@@ -1,22 +1,9 @@
 //! Following many jobs at once: one `listAsyncJobs` listing (all its pages) per tick instead of
-//! a status request per job; the jobs the listing cannot show (purged, or of an account the
-//! listing does not cover) are asked for one by one, and so are the last few once a listing
-//! shows mostly other jobs ([`crate::engine::worth_listing`]). Decisions are the
-//! [`BatchTracker`]'s.
-//! Listings start at the oldest unfinished job's creation (`startdate`); the first, before any
-//! answer gave the creation times, at the oldest submit by the client's own clock (less a margin
-//! for skew, [`crate::engine::first_listing_since`]), and again from the beginning if the clocks
-//! disagree by more than that.
-//! Like single waits, a watch learns from the jobs it sees finish, its first listing waits for
-//! the earliest window in which a job's command usually finishes, and it lists no sooner than
-//! the earliest finish the jobs' progress allows (a batch of long jobs is not listed every few
-//! seconds for minutes just to read their progress). A small watch also lists no later than the
-//! first finish that progress promises, however long its backoff has grown.
+//! a status request per job, the jobs a listing cannot show asked for one by one. What to do
+//! when is the sans-IO [`WatchPlan`]'s (shared with the JavaScript driver); this sends the
+//! requests, sleeps, and reports.
 
-use crate::engine::{
-    first_listing_since, guess_missed, worth_listing, BatchEta, BatchTracker, DelayReason, Paging, WaitStep, Waiter,
-    LISTING_PAGE_SIZE,
-};
+use crate::engine::{DelayReason, Lesson, Paging, WatchPlan, WatchedJob, LISTING_PAGE_SIZE};
 use crate::error::{Error, Result};
 use crate::protocol::cloudstack::{self, Request};
 use crate::protocol::{JobSnapshot, ProtocolError};
@@ -25,29 +12,6 @@ use crate::transport;
 
 use super::driver::{self, OnDelay, OnEvent};
 use super::{JobClient, MaybeSend, SubmittedJob, WaitEvent};
-
-/// Longest wait between two listings (the policy's own maximum when lower). One listing serves
-/// every job of the batch, so ticking more often than a single job's backoff allows costs few
-/// requests per job and keeps the detection lag of large batches down.
-const MAX_TICK_INTERVAL: Duration = Duration::from_secs(3);
-
-/// Longest wait for the earliest possible finish: however far off the jobs' progress puts it, a
-/// watch lists at least this often while they run, so the progress it reports (a dashboard's
-/// bars) still moves.
-const MAX_ETA_WAIT: Duration = Duration::from_secs(10);
-
-/// Listings aimed at the first finish the jobs' progress promised that found none, after which
-/// that promise no longer shortens a tick (progress that is not linear in time).
-const MAX_AIMED_MISSES: u32 = 2;
-
-/// Shortest tick aimed at the promised first finish.
-const MIN_AIMED_TICK: Duration = Duration::from_secs(1);
-
-/// Most unfinished jobs for which ticks are aimed at the promised first finish. In a larger
-/// watch some job is due at nearly every tick, so aiming would only add listings (measured with
-/// 1,000 jobs: 1.2–1.3 instead of 1.0 requests/s), while its ticks, at most 3 s apart
-/// ([`MAX_TICK_INTERVAL`]), already see finishes about a second late.
-const AIMED_MAX_UNFINISHED: usize = 100;
 
 impl JobClient {
     /// Follows `jobs` until every one has finished, calling `on_update` with each change (first
@@ -85,109 +49,57 @@ impl JobClient {
         self.watch_with(jobs, &mut on_event).await
     }
 
-    /// The watch itself, one copy for every kind of callback.
+    /// The watch itself, one copy for every kind of callback: the requests and sleeps the
+    /// [`WatchPlan`] asks for.
     async fn watch_with(&self, jobs: &[SubmittedJob], on_event: OnEvent<'_>) -> Result<Vec<JobSnapshot>> {
-        let mut tracker = BatchTracker::new(jobs.iter().map(|job| job.job_id.clone()));
         let started = Instant::now();
-        let mut policy = self.config.policy.clone();
-        policy.max_interval = policy.max_interval.min(MAX_TICK_INTERVAL);
-        let mut waiter = match self.first_listing_delay(jobs, started) {
-            Some((delay, reason)) => Waiter::new(policy, started).first_delay(delay, reason),
-            None => Waiter::new(policy, started),
-        };
-        let mut etas = BatchEta::new(started, jobs.iter().map(|job| (job.job_id.clone(), driver::age(job, started))));
-        let mut lessons = Lessons::new(jobs);
-        let mut tick_started = started;
-        let mut per_job = false;
-        // Until answers give the jobs' creation times, listings start where the client's clock
-        // puts the oldest submit, not at the beginning of the account's history.
-        let mut guessed_since =
-            first_listing_since(transport::unix_now(), jobs.iter().map(|job| driver::age(job, started)));
-        let mut aimed_misses = 0;
-        while !tracker.is_done() {
-            // The delay counts from the start of the previous listing: a listing that takes a
-            // while (many pages, or paced under a server's throttling) is not followed by the
-            // whole delay again. No listing before any job can finish (within MAX_ETA_WAIT).
-            let eta = etas
-                .earliest_finish()
-                .map(|at| (at.saturating_duration_since(tick_started).min(MAX_ETA_WAIT), DelayReason::Eta));
-            // "Equal" jitter (the upper half between the interval's floor and the backoff's cap)
-            // rather than a single wait's full jitter: one listing serves every job, so the
-            // watch is one loop per client, not many polls to spread, and its early ticks at
-            // the floor only cost requests (1,000 jobs: 1.0–1.1 instead of 1.2–1.3 requests/s,
-            // finishes seen ~0.13 s later at p50).
-            let jitter = 0.5 + fastrand::f64() / 2.0;
-            let aimed = match waiter.next_with_hint(tick_started, jitter, eta) {
-                WaitStep::GiveUp => {
-                    let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    return Err(Error::WaitTimedOut { job_id: "batch".into(), waited_ms });
-                }
-                WaitStep::PollAt(at, reason) => {
-                    // No later than the first job should have finished by its progress: a long
-                    // backoff would otherwise leave that finish unseen for most of a tick.
-                    let aiming =
-                        aimed_misses < MAX_AIMED_MISSES && tracker.unfinished().nth(AIMED_MAX_UNFINISHED).is_none();
-                    let due = aiming.then(|| etas.first_finish_by()).flatten();
-                    let due = due.map(|by| by.max(tick_started + MIN_AIMED_TICK)).filter(|due| *due < at);
-                    let (at, reason) = due.map_or((at, reason), |due| (due, DelayReason::Eta));
-                    let delay = at.saturating_duration_since(Instant::now());
-                    on_event(WaitEvent::Delay { delay, reason, retries: 0 });
-                    transport::sleep(delay).await;
-                    due.is_some()
-                }
+        let watched = jobs.iter().map(|job| WatchedJob {
+            job_id: job.job_id.clone(),
+            command: job.command.clone(),
+            age: driver::age(job, started),
+        });
+        let first = self.first_listing_delay(jobs, started);
+        let mut plan = WatchPlan::new(watched.collect(), &self.config.policy, first, started, transport::unix_now());
+        while !plan.is_done() {
+            let Some((delay, reason)) = plan.next_tick(Instant::now(), fastrand::f64()) else {
+                let waited_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                return Err(Error::WaitTimedOut { job_id: "batch".into(), waited_ms });
             };
-            tick_started = Instant::now();
-            // Only an aimed listing is judged by whether it saw a finish.
-            let unfinished_before = aimed.then(|| tracker.unfinished().count());
-            // Once a listing showed mostly other jobs, the few left are asked for one by one
-            // (for the rest of the watch: fewer of its own only make a listing worse).
-            let missing = if per_job {
-                tracker.unfinished().cloned().collect()
-            } else {
-                let known_since = tracker.oldest_unfinished_created();
-                let mut since = known_since.or(guessed_since);
-                loop {
-                    let listing = self.list_jobs(since, &mut driver::delays_from(&mut *on_event)).await?;
-                    let listed_at = Instant::now();
-                    listing.iter().for_each(|snapshot| etas.observe(listed_at, snapshot));
-                    let (news, missing) = tracker.observe_listing(&listing);
-                    for snapshot in &news {
-                        self.report(&mut lessons, snapshot, started, on_event);
-                    }
-                    if known_since.is_none() && since.is_some() && guess_missed(missing.len()) {
-                        // The client's clock runs ahead of the server's: the whole history
-                        // once (the next listings start at creation times the server gave).
-                        (guessed_since, since) = (None, None);
-                        continue;
-                    }
-                    // A listing from a guessed start or none shows others the next one leaves
-                    // out: only one from the server's creation times says how many it brings.
-                    per_job = known_since.is_some() && !worth_listing(listing.len(), tracker.unfinished().count());
-                    break missing;
+            on_event(WaitEvent::Delay { delay, reason, retries: 0 });
+            transport::sleep(delay).await;
+            plan.tick(Instant::now());
+            let missing = loop {
+                let Some(start) = plan.listing() else { break plan.unfinished() };
+                let listing = self.list_jobs(start.since, &mut driver::delays_from(&mut *on_event)).await?;
+                let listed = plan.listed(&listing, start, Instant::now());
+                self.report(listed.news, listed.lessons, on_event);
+                if !listed.again {
+                    break listed.missing;
                 }
             };
             for job_id in missing {
                 let (snapshot, _) =
                     driver::shared_poll(self, &job_id, None, &mut driver::delays_from(&mut *on_event)).await?;
-                etas.observe(Instant::now(), &snapshot);
-                if let Some(news) = tracker.observe(&snapshot) {
-                    self.report(&mut lessons, &news, started, on_event);
+                if let Some((news, lesson)) = plan.polled(&snapshot, Instant::now()) {
+                    self.report(vec![news], lesson.into_iter().collect(), on_event);
                 }
             }
-            if unfinished_before.is_some_and(|before| tracker.unfinished().count() == before) {
-                aimed_misses += 1;
-            }
+            plan.ticked();
         }
         // In the order given; a duplicate's final snapshot was taken by its first occurrence.
-        Ok(jobs.iter().filter_map(|job| tracker.take_final(&job.job_id)).collect())
+        Ok(jobs.iter().filter_map(|job| plan.take_final(&job.job_id)).collect())
     }
 
-    /// A watch's news: learned from (a finish teaches its command's duration), then reported.
-    fn report(&self, lessons: &mut Lessons<'_>, snapshot: &JobSnapshot, started: Instant, on_event: OnEvent<'_>) {
-        if let Some((command, took, was_running)) = lessons.observe(snapshot, started) {
-            driver::learner(self).observe_finish(command, took, was_running);
+    /// A watch's news: learned from (finishes teach their commands' durations), then reported.
+    fn report(&self, news: Vec<JobSnapshot>, lessons: Vec<Lesson>, on_event: OnEvent<'_>) {
+        let mut learner = driver::learner(self);
+        for (command, took, was_running) in lessons {
+            learner.observe_finish(&command, took, was_running);
         }
-        on_event(WaitEvent::Status(snapshot));
+        drop(learner);
+        for snapshot in &news {
+            on_event(WaitEvent::Status(snapshot));
+        }
     }
 
     /// The first listing's delay when every job's first poll is planned (a configured initial
@@ -249,36 +161,5 @@ impl JobClient {
         // The size the plan goes by: what the server counted, or what came if it counted less.
         self.session().listing.observed(count.max(jobs.len() as u64));
         Ok(jobs)
-    }
-}
-
-/// What a watch's jobs teach about their commands' durations.
-struct Lessons<'a> {
-    jobs: &'a [SubmittedJob],
-    /// `(job id, index in jobs)`, sorted by id.
-    by_id: Vec<(&'a str, usize)>,
-    /// Seen running, by index.
-    seen_running: Vec<bool>,
-}
-
-impl<'a> Lessons<'a> {
-    fn new(jobs: &'a [SubmittedJob]) -> Self {
-        let mut by_id: Vec<(&str, usize)> = jobs.iter().enumerate().map(|(i, job)| (job.job_id.as_str(), i)).collect();
-        by_id.sort_unstable();
-        Lessons { jobs, by_id, seen_running: vec![false; jobs.len()] }
-    }
-
-    /// Takes news of a job: once one seen running finished, its command, how long it took
-    /// (since its submit, or since the watch began when unknown) and whether it was seen
-    /// running (see [`crate::engine::DurationLearner::observe_finish`]).
-    fn observe(&mut self, snapshot: &JobSnapshot, started: Instant) -> Option<(&'a str, Duration, bool)> {
-        let found = self.by_id.binary_search_by(|(id, _)| (*id).cmp(snapshot.job_id.as_str())).ok()?;
-        let index = self.by_id[found].1;
-        let job = &self.jobs[index];
-        if !snapshot.state.is_terminal() {
-            self.seen_running[index] = true;
-            return None;
-        }
-        Some((job.command.as_str(), driver::took(job, started), self.seen_running[index]))
     }
 }

@@ -11,6 +11,7 @@ mod listing;
 mod pace;
 mod policy;
 mod retry;
+mod watch;
 
 pub use batch::BatchTracker;
 pub use eta::{BatchEta, FinishEstimate};
@@ -22,3 +23,4 @@ pub use listing::{
 pub use pace::{retry_after_from_text, Pacer};
 pub use policy::{DelayReason, PollPolicy, WaitStep, Waiter};
 pub use retry::{classify, parse_retry_after, Failure, Observed, RetryBudget};
+pub use watch::{Lesson, Listed, ListingStart, WatchPlan, WatchedJob};

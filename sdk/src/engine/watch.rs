@@ -253,3 +253,93 @@ impl WatchPlan {
         Some((job.command.clone(), took, self.seen_running[index]))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::JobState;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// 2026-11-28T12:00:00Z.
+    const NOW_UNIX: u64 = 1_795_867_200;
+
+    fn job(id: &str, age_secs: Option<u64>) -> WatchedJob {
+        WatchedJob { job_id: id.into(), command: "deployVirtualMachine".into(), age: age_secs.map(Duration::from_secs) }
+    }
+
+    fn snap(id: &str, state: JobState, created: Option<&str>) -> JobSnapshot {
+        JobSnapshot { created: created.map(str::to_owned), ..JobSnapshot::bare(id, state) }
+    }
+
+    fn plan(jobs: Vec<WatchedJob>, now: Instant) -> WatchPlan {
+        WatchPlan::new(jobs, &PollPolicy::default(), None, now, NOW_UNIX)
+    }
+
+    #[test]
+    fn the_first_listing_starts_at_the_oldest_submit_and_a_miss_lists_again_from_the_beginning() {
+        let now = Instant::now();
+        let mut plan = plan(vec![job("a", Some(30)), job("b", Some(10)), job("c", Some(20)), job("d", Some(5))], now);
+        let start = plan.listing().expect("a listing");
+        // The oldest submit (30 s ago) less the 5-minute margin for clock skew.
+        assert_eq!(start, ListingStart { since: Some(NOW_UNIX as i64 - 30 - 300), guessed: true });
+        // The server's clock is far behind: the guessed start shows none of the four jobs.
+        let listed = plan.listed(&[], start, now);
+        assert!(listed.again && listed.missing.is_empty(), "{listed:?}");
+        let again = plan.listing().expect("a listing");
+        assert_eq!(again, ListingStart { since: None, guessed: true }, "the whole history once");
+        let listed = plan.listed(&[], again, now);
+        assert!(!listed.again, "never twice");
+        assert_eq!(listed.missing.len(), 4, "jobs not even the whole history shows are asked for one by one");
+    }
+
+    #[test]
+    fn a_listing_of_mostly_other_jobs_leaves_the_few_left_to_single_polls() {
+        let now = Instant::now();
+        let mut plan = plan(vec![job("a", None), job("b", None)], now);
+        let created = "2026-11-28T11:59:00+0000";
+        let first = plan.listing().expect("a listing");
+        assert_eq!(first.since, None, "unknown submits: the whole history");
+        let own = [snap("a", JobState::Pending, Some(created)), snap("b", JobState::Pending, Some(created))];
+        let listed = plan.listed(&own, first, now);
+        assert_eq!(listed.news.len(), 2);
+        // Creation times known now: listings start there, and judge how many others they bring.
+        let second = plan.listing().expect("a listing");
+        assert!(!second.guessed && second.since.is_some(), "{second:?}");
+        let mut crowded: Vec<JobSnapshot> = (0..100).map(|i| snap(&format!("x{i}"), JobState::Pending, None)).collect();
+        crowded.extend(own.iter().cloned());
+        let listed = plan.listed(&crowded, second, now);
+        assert!(listed.news.is_empty() && listed.missing.is_empty());
+        assert_eq!(plan.listing(), None, "per-job polls from now on");
+        assert_eq!(plan.unfinished(), vec!["a".to_owned(), "b".to_owned()]);
+    }
+
+    #[test]
+    fn finishes_are_news_once_and_teach_the_duration_since_the_submit() {
+        let now = Instant::now();
+        let mut plan = plan(vec![job("a", Some(40))], now);
+        assert!(plan.polled(&snap("a", JobState::Pending, None), now).is_some_and(|(_, lesson)| lesson.is_none()));
+        let later = now + Duration::from_secs(20);
+        let (news, lesson) = plan.polled(&snap("a", JobState::Succeeded, None), later).expect("news");
+        assert_eq!(news.state, JobState::Succeeded);
+        assert_eq!(lesson, Some(("deployVirtualMachine".to_owned(), Duration::from_secs(60), true)));
+        assert!(plan.polled(&snap("a", JobState::Succeeded, None), later).is_none(), "once");
+        assert!(plan.is_done());
+    }
+
+    #[test]
+    fn ticks_stay_within_the_deadline_and_no_longer_than_the_tick_interval_apart() {
+        let now = Instant::now();
+        let policy = PollPolicy { deadline: Some(Duration::from_secs(60)), ..PollPolicy::default() };
+        let mut plan = WatchPlan::new(vec![job("a", None)], &policy, None, now, NOW_UNIX);
+        let mut at = now;
+        for _ in 0..30 {
+            let Some((delay, _)) = plan.next_tick(at, 0.99) else { break };
+            assert!(delay <= MAX_TICK_INTERVAL, "{delay:?}");
+            at += delay;
+            plan.tick(at);
+        }
+        assert!(at <= now + Duration::from_secs(60));
+        assert_eq!(plan.next_tick(now + Duration::from_secs(61), 0.5), None, "the deadline passed");
+    }
+}

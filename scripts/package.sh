@@ -55,7 +55,10 @@ if [ -n "$DRIVER" ]; then
   mv "$OUT/jobwire.js" "$OUT/core.js"
   esbuild "$ROOT/sdk/js/driver/entry.js" --bundle --format=esm --target=es2022 --log-level=warning \
     --alias:jobwire-core="$OUT/core.js" --alias:jobwire-errors="${errors[0]}" --outfile="$OUT/jobwire.js"
-  rm -rf "$OUT/core.js" "$OUT/snippets" "$OUT/jobwire.d.ts" "$OUT/jobwire_bg.wasm.d.ts"
+  # The public types are the driver's (hand-written), then the core's init() declarations.
+  { cat "$ROOT/sdk/js/driver/api.d.ts"; sed -n '/^export type InitInput/,$p' "$OUT/jobwire.d.ts"; } >"$OUT/api.d.ts"
+  mv "$OUT/api.d.ts" "$OUT/jobwire.d.ts"
+  rm -rf "$OUT/core.js" "$OUT/snippets" "$OUT/jobwire_bg.wasm.d.ts"
 else
   printf "export { JobwireError, JobFailedError, ApiError, LoginError, TransportError, ProtocolError } from './%s';\n" \
     "${errors[0]#"$OUT/"}" >> "$OUT/jobwire.js"

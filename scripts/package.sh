@@ -56,10 +56,13 @@ if [ -n "$DRIVER" ]; then
   esbuild "$ROOT/sdk/js/driver/entry.js" --bundle --format=esm --target=es2022 --log-level=warning \
     --alias:jobwire-core="$OUT/core.js" --alias:jobwire-errors="${errors[0]}" --outfile="$OUT/jobwire.js"
   # The public types are the driver's (hand-written), then the core's init() declarations.
-  { cat "$ROOT/sdk/js/driver/api.d.ts"; sed -n '/^export type InitInput/,$p' "$OUT/jobwire.d.ts"; } >"$OUT/api.d.ts"
+  { cat "$ROOT/sdk/js/types.d.ts" "$ROOT/sdk/js/driver/api.d.ts"; sed -n '/^export type InitInput/,$p' "$OUT/jobwire.d.ts"; } >"$OUT/api.d.ts"
   mv "$OUT/api.d.ts" "$OUT/jobwire.d.ts"
   rm -rf "$OUT/core.js" "$OUT/snippets" "$OUT/jobwire_bg.wasm.d.ts"
 else
+  # The public types besides the classes wasm-bindgen declares (one file for both builds).
+  { sed -n '1,2p' "$OUT/jobwire.d.ts"; cat "$ROOT/sdk/js/types.d.ts"; sed -n '3,$p' "$OUT/jobwire.d.ts"; } >"$OUT/api.d.ts"
+  mv "$OUT/api.d.ts" "$OUT/jobwire.d.ts"
   printf "export { JobwireError, JobFailedError, ApiError, LoginError, TransportError, ProtocolError } from './%s';\n" \
     "${errors[0]#"$OUT/"}" >> "$OUT/jobwire.js"
 fi

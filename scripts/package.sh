@@ -28,6 +28,10 @@ FEATURES=js,small-alloc
 [ -n "$DRIVER" ] && FEATURES=js-core,small-alloc
 log "cargo build -p jobwire (wasm32, release, features $FEATURES, std optimize_for_size, panic immediate-abort, fmt-debug none)"
 PKG_TARGET_DIR="$CARGO_TARGET_DIR-pkg"
+# The cache is shared by every clone on the machine, and so is the artifact's path: cargo can
+# take another clone's jobwire.wasm (built from other sources, or with the other build's
+# features) for fresh. Rebuilding the crate itself costs seconds; std stays cached.
+CARGO_TARGET_DIR="$PKG_TARGET_DIR" cargo clean -q -p jobwire --release --target wasm32-unknown-unknown
 CARGO_TARGET_DIR="$PKG_TARGET_DIR" CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
   RUSTFLAGS="${RUSTFLAGS:-} -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none" \
   cargo build -p jobwire --release --target wasm32-unknown-unknown --no-default-features --features "$FEATURES"

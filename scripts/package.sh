@@ -23,9 +23,13 @@ cd "$ROOT"
 # these flags do not rebuild the dashboard's std (and it not ours) on every alternate build.
 # JOBWIRE_DRIVER=1: the package whose API is the JavaScript driver (sdk/js/driver/) over the
 # sans-IO wasm core (feature `js-core`), instead of the async Rust client (feature `js`).
+# JOBWIRE_ORACLE=1: only the wasm core with the Rust engine's exports (feature `js-engine`) and
+# its glue, unminified: the reference tests/node/engine-twin.test.mjs holds the JS engine to.
 DRIVER="${JOBWIRE_DRIVER:-}"
+ORACLE="${JOBWIRE_ORACLE:-}"
 FEATURES=js,small-alloc
 [ -n "$DRIVER" ] && FEATURES=js-core,small-alloc
+[ -n "$ORACLE" ] && FEATURES=js-engine,small-alloc
 log "cargo build -p jobwire (wasm32, release, features $FEATURES, std optimize_for_size, panic immediate-abort, fmt-debug none)"
 PKG_TARGET_DIR="$CARGO_TARGET_DIR-pkg"
 # The cache is shared by every clone on the machine, and so is the artifact's path: cargo can
@@ -47,6 +51,7 @@ log "wasm-bindgen --target web → $OUT"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 wasm-bindgen --target web --out-dir "$OUT" --out-name jobwire "$wasm"
+[ -n "$ORACLE" ] && exit 0
 
 # The error classes are a JS snippet the glue imports; the package's entry exports them too, so
 # callers can `import { JobFailedError } from 'jobwire'` and test with `instanceof`.

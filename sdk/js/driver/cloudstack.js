@@ -35,7 +35,7 @@ export class CloudStack extends Client {
     // `kind`: what `readCloudStack` reads the answer as, or a reader of its own (a watch's).
     const read = typeof kind === 'function' ? kind : (...answer) => readCloudStack(kind, ...answer);
     try {
-      const [slot, waitMs] = this.engine.reserve();
+      const [slot, waitMs] = this.engine.reserve(performance.now());
       if (waitMs > 0) await sleep(waitMs, signal);
       const headers = { 'Content-Type': 'application/x-www-form-urlencoded' };
       if (holdSecs !== undefined) headers.Prefer = `wait=${holdSecs}`;
@@ -43,7 +43,7 @@ export class CloudStack extends Client {
       const response = await send(this.options.endpoint, { method: 'POST', headers, body, timeoutMs, signal, jar: this.jar });
       const get = (name) => response.headers.get(name) ?? undefined;
       const answer = read(response.status, get('content-type') ?? '', get('retry-after'), response.body);
-      this.engine.answered(slot, response.status, answer[3]);
+      this.engine.answered(performance.now(), slot, response.status, answer[3]);
       const [value, error, retry, after] = answer;
       if (value !== undefined) return { value: { read: answer, held: held(response.headers) } };
       return { error, retry, after, expired: this.session && error.name === 'ApiError' && error.code === 401 };

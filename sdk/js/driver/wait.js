@@ -1,5 +1,5 @@
 // Waiting for one job until it finishes: long-polls while the server honours them, else the
-// schedule the wasm core's engine chooses (configured or learned first poll, the expected window,
+// schedule the engine chooses (configured or learned first poll, the expected window,
 // the finish estimated from progress, backoff), every status and delay reported. Concurrent
 // waits of one job share one wait; each keeps its own deadline.
 
@@ -13,43 +13,39 @@ import { sleep, stopped } from './util.js';
 async function waitJob(client, job, started, emit, signal) {
   const { engine, options } = client;
   const ageMs = job.submittedAt === undefined ? undefined : Math.max(0, started.wall - job.submittedAt);
-  const schedule = engine.schedule(job.command, ageMs);
-  try {
-    let serverWaits = options.longPollSecs > 0;
-    let seenPending = false;
-    const timedOut = () => stopped('TimeoutError', `stopped waiting for job ${job.jobId} after ${Math.round(performance.now() - started.mono)} ms; the job may still be running`, job.jobId);
-    for (;;) {
-      let holdSecs;
-      if (serverWaits) {
-        holdSecs = schedule.longPoll(options.longPollSecs);
-        if (holdSecs === undefined) throw timedOut();
-      } else {
-        const next = schedule.next();
-        if (next === undefined) throw timedOut();
-        const [delayMs, reason] = next;
-        emit({ delay: { delayMs, reason, retries: 0 } });
-        await sleep(delayMs, signal);
-      }
-      const [status, held, failure] = await client.poll(job.jobId, { holdSecs, signal, onDelay: (delay) => emit({ delay }) });
-      serverWaits = serverWaits && held;
-      emit({ status });
-      const pending = status.state === 'pending';
-      if (!pending) {
-        const tookMs = job.submittedAt === undefined ? performance.now() - started.mono : Date.now() - job.submittedAt;
-        engine.finished(job.command, tookMs, seenPending);
-      }
-      seenPending ||= pending;
-      if (pending) {
-        schedule.progress(status.progress ?? undefined);
-        if (serverWaits) emit({ delay: { delayMs: 0, reason: 'long-poll', retries: 0 } });
-      } else if (failure) {
-        throw failure;
-      } else {
-        return status;
-      }
+  const schedule = engine.schedule(performance.now(), job.command, ageMs);
+  let serverWaits = options.longPollSecs > 0;
+  let seenPending = false;
+  const timedOut = () => stopped('TimeoutError', `stopped waiting for job ${job.jobId} after ${Math.round(performance.now() - started.mono)} ms; the job may still be running`, job.jobId);
+  for (;;) {
+    let holdSecs;
+    if (serverWaits) {
+      holdSecs = schedule.longPoll(performance.now(), options.longPollSecs);
+      if (holdSecs === undefined) throw timedOut();
+    } else {
+      const next = schedule.next(performance.now(), Math.random());
+      if (next === undefined) throw timedOut();
+      const [delayMs, reason] = next;
+      emit({ delay: { delayMs, reason, retries: 0 } });
+      await sleep(delayMs, signal);
     }
-  } finally {
-    schedule.free();
+    const [status, held, failure] = await client.poll(job.jobId, { holdSecs, signal, onDelay: (delay) => emit({ delay }) });
+    serverWaits = serverWaits && held;
+    emit({ status });
+    const pending = status.state === 'pending';
+    if (!pending) {
+      const tookMs = job.submittedAt === undefined ? performance.now() - started.mono : Date.now() - job.submittedAt;
+      engine.finished(job.command, tookMs, seenPending);
+    }
+    seenPending ||= pending;
+    if (pending) {
+      schedule.progress(performance.now(), status.progress ?? undefined);
+      if (serverWaits) emit({ delay: { delayMs: 0, reason: 'long-poll', retries: 0 } });
+    } else if (failure) {
+      throw failure;
+    } else {
+      return status;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // `client.watch(jobs)`: an async iterator of status changes. CloudStack jobs are followed by the
-// wasm core's watch plan (one `listAsyncJobs` listing per tick, the jobs it cannot show asked
+// engine's watch plan (one `listAsyncJobs` listing per tick, the jobs it cannot show asked
 // for one by one); CLM tasks, which have no such listing, are waited for a few at a time.
 
 import { watchStream } from '../stream.js';
@@ -14,46 +14,42 @@ const CLM_CONCURRENCY = 8;
 async function followCloudStack(client, jobs, push, onDelay, signal) {
   const now = Date.now();
   const ages = jobs.map((job) => (job.submittedAt === undefined ? NaN : Math.max(0, now - job.submittedAt)));
-  const watch = client.engine.watch(jobs.map((job) => job.jobId), jobs.map((job) => job.command), ages);
+  const watch = client.engine.watch(performance.now(), Math.floor(now / 1000), jobs.map((job) => job.jobId), jobs.map((job) => job.command), ages);
   const started = performance.now();
   const options = { onDelay: (delay) => tell(onDelay, delay), signal };
-  try {
-    while (!watch.done()) {
-      const next = watch.next();
-      if (next === undefined) {
-        throw stopped('TimeoutError', `stopped waiting for job batch after ${Math.round(performance.now() - started)} ms; the job may still be running`, 'batch');
-      }
-      const [delayMs, reason] = next;
-      tell(onDelay, { delayMs, reason, retries: 0 });
-      await sleep(delayMs, signal);
-      watch.tick();
-      let missing;
-      for (;;) {
-        let params = watch.listing(true);
-        if (params === undefined) {
-          missing = watch.unfinished();
-          break;
-        }
-        for (;;) {
-          const { read: [more] } = await client.request((...answer) => watch.page(...answer), 'listAsyncJobs', params, options);
-          if (!more) break;
-          params = watch.listing(false);
-        }
-        const [news, unlisted, again] = watch.listed();
-        news.forEach(push);
-        if (!again) {
-          missing = unlisted;
-          break;
-        }
-      }
-      for (const jobId of missing) {
-        const { read: [news] } = await client.request((...answer) => watch.status(...answer), 'queryAsyncJobResult', ['jobid', jobId], options);
-        news.forEach(push);
-      }
-      watch.ticked();
+  while (!watch.done()) {
+    const next = watch.next(performance.now(), Math.random());
+    if (next === undefined) {
+      throw stopped('TimeoutError', `stopped waiting for job batch after ${Math.round(performance.now() - started)} ms; the job may still be running`, 'batch');
     }
-  } finally {
-    watch.free();
+    const [delayMs, reason] = next;
+    tell(onDelay, { delayMs, reason, retries: 0 });
+    await sleep(delayMs, signal);
+    watch.tick(performance.now());
+    let missing;
+    for (;;) {
+      let params = watch.listing(true);
+      if (params === undefined) {
+        missing = watch.unfinished();
+        break;
+      }
+      for (;;) {
+        const { read: [more] } = await client.request((...answer) => watch.page(...answer), 'listAsyncJobs', params, options);
+        if (!more) break;
+        params = watch.listing(false);
+      }
+      const [news, unlisted, again] = watch.listed(performance.now());
+      news.forEach(push);
+      if (!again) {
+        missing = unlisted;
+        break;
+      }
+    }
+    for (const jobId of missing) {
+      const { read: [news] } = await client.request((...answer) => watch.status(performance.now(), ...answer), 'queryAsyncJobResult', ['jobid', jobId], options);
+      news.forEach(push);
+    }
+    watch.ticked();
   }
 }
 

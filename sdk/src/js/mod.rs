@@ -5,6 +5,8 @@
 //! - `core` (feature `js-core`): the sans-IO exports a JavaScript driver calls (request
 //!   encoding and signing, answer parsing, the polling engine's decisions); the driver does
 //!   the fetches, timers and promises itself.
+//! - `engine` (feature `js-engine`): the Rust engine's decisions with the API of the driver's
+//!   JavaScript twin (`sdk/js/engine/`), for the test that holds the two equal.
 //!
 //! Both build the JS objects and error classes the same way (`convert`).
 
@@ -17,6 +19,8 @@ mod backend;
 mod convert;
 #[cfg(feature = "js-core")]
 mod core;
+#[cfg(feature = "js-engine")]
+mod engine;
 #[cfg(feature = "js")]
 mod watch;
 

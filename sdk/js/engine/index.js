@@ -1,0 +1,227 @@
+// The engine's decisions for the JavaScript driver, sans IO: the twin of the Rust engine
+// (`sdk/src/engine/`) behind the API `js/core.rs` gives it in wasm (feature `js-engine`), so the
+// driver runs either and tests/node/engine-twin.test.mjs holds the two to the same decisions.
+// It lives in JavaScript because the package's size floor leaves no room for it in wasm (see
+// docs/package-size.md). Times are milliseconds on the caller's monotonic clock (`now`), wall
+// time Unix seconds; `jitter` is a random number in [0, 1).
+
+import { DurationLearner } from './learn.js';
+import { LISTING_PAGE_SIZE, ListingPlan } from './listing.js';
+import { Pacer } from './pace.js';
+import { defaultPolicy, Waiter } from './policy.js';
+import { WatchPlan } from './watch.js';
+
+/** What `readCloudStack` reads an answer as. */
+const READ_STATUS = 2;
+const READ_LIST = 3;
+
+/** A caller's milliseconds as a duration: negative and NaN are 0, as the Rust core reads them. */
+const millis = (ms) => (Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), 1e15));
+
+const asciiLower = (text) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/** `startdate` as CloudStack writes dates (`2026-11-28T12:00:00+0000`). */
+const cloudStackDate = (unixSecs) => `${new Date(unixSecs * 1000).toISOString().slice(0, 19)}+0000`;
+
+/**
+ * One client's engine state: the polling policy, learned durations, request pacing and the
+ * listing plan. `core`: the wasm core's `readCloudStack` and `cloudstackDate` (a watch reads its
+ * answers with them).
+ */
+export class Engine {
+  constructor(deadlineMs, initialDelays = [], core = undefined) {
+    this.policy = defaultPolicy(deadlineMs >= 0 ? millis(deadlineMs) : undefined);
+    this.initialDelays = [];
+    for (let i = 0; i + 1 < initialDelays.length; i += 2) {
+      const [command, delay] = [initialDelays[i], initialDelays[i + 1]];
+      if (typeof command === 'string' && typeof delay === 'number') this.initialDelays.push([asciiLower(command), millis(delay)]);
+    }
+    this.learner = new DurationLearner();
+    this.pacer = new Pacer();
+    this.listing = new ListingPlan();
+    this.core = core;
+  }
+
+  /** Reserves the next request's slot: `[slot, wait]` (0 unless the server throttled). */
+  reserve(now) {
+    const slot = this.pacer.reserve(now);
+    return [slot, Math.max(slot - now, 0)];
+  }
+
+  /** The request sent in `slot` was answered with `status` (a 429 teaches the pacing). */
+  answered(now, slot, status, retryAfterMs) {
+    if (status === 429) this.pacer.refused(now, millis(slot), retryAfterMs === undefined ? 1000 : millis(retryAfterMs));
+    else this.pacer.admitted(millis(slot));
+  }
+
+  /** The schedule of a wait for a `command` job; `ageMs` when its submit is known. */
+  schedule(now, command, ageMs) {
+    const age = ageMs === undefined ? undefined : millis(ageMs);
+    const waiter = new Waiter(this.policy, now);
+    if (age !== undefined) {
+      waiter.jobAge(age);
+      const expected = this.learner.expected(command);
+      if (expected !== undefined) waiter.withExpected(expected);
+    }
+    const first = this.plannedFirst(command, age);
+    if (first !== undefined) waiter.firstDelay(...first);
+    return new Schedule(waiter, now, this.policy.deadline);
+  }
+
+  /** A watch of the jobs `ids` (their `commands`, their ages in ms, `NaN` when unknown). */
+  watch(now, unixSecs, ids, commands, agesMs) {
+    const jobs = ids.map((jobId, i) => ({ jobId, command: commands[i], age: Number.isNaN(agesMs[i]) ? undefined : millis(agesMs[i]) }));
+    let first;
+    for (const job of jobs) {
+      const planned = this.plannedFirst(job.command, job.age);
+      if (planned === undefined) {
+        first = undefined;
+        break;
+      }
+      if (first === undefined || planned[0] < first[0]) first = planned;
+    }
+    const readDate = (text) => this.core.cloudstackDate(text);
+    return new Watch(new WatchPlan(jobs, this.policy, first, now, unixSecs, readDate), this);
+  }
+
+  /** The first poll of a `command` job: its configured initial delay, else the learned one, less its age. */
+  plannedFirst(command, age) {
+    const name = asciiLower(command);
+    const configured = this.initialDelays.find(([configuredName]) => configuredName === name);
+    let planned;
+    if (configured !== undefined) planned = [configured[1], 'initial-delay'];
+    else {
+      const learned = this.learner.firstDelay(command, this.policy.firstDelay);
+      if (learned !== undefined) planned = [learned, 'learned-duration'];
+    }
+    return planned && [Math.max(planned[0] - (age ?? 0), 0), planned[1]];
+  }
+
+  /** A `command` job was seen finished `tookMs` after its submit. */
+  finished(command, tookMs, seenRunning) {
+    this.learner.observeFinish(command, millis(tookMs), seenRunning);
+  }
+}
+
+/** One wait's schedule. */
+export class Schedule {
+  constructor(waiter, started, deadline) {
+    this.waiter = waiter;
+    this.started = started;
+    this.deadline = deadline;
+  }
+
+  /** The next poll: `[delayMs, reason]`, or `undefined` once the deadline has passed. */
+  next(now, jitter) {
+    const step = this.waiter.next(now, jitter);
+    return step && [Math.max(step[0] - now, 0), step[1]];
+  }
+
+  progress(now, progress) {
+    this.waiter.observeProgress(now, progress);
+  }
+
+  /** Seconds the next long-poll may be held: `configured`, cut to the deadline's rest (≥ 1). */
+  longPoll(now, configured) {
+    if (this.deadline === undefined) return configured;
+    const left = Math.max(this.deadline - Math.max(now - this.started, 0), 0);
+    if (left === 0) return undefined;
+    return Math.max(Math.min(configured, Math.ceil(left / 1000)), 1);
+  }
+
+}
+
+/** A watch of many CloudStack jobs: the driver sends what it says and hands the answers back. */
+export class Watch {
+  constructor(plan, engine) {
+    this.plan = plan;
+    this.engine = engine;
+    /** Where the listing under way starts, its statuses so far, and the page asked for last (0: all at once). */
+    this.start = undefined;
+    this.pages = [];
+    this.pageAsked = 0;
+  }
+
+  /** The next tick's `[delayMs, reason]`; `undefined` once the deadline has passed. */
+  next(now, jitter) {
+    return this.plan.nextTick(now, jitter);
+  }
+
+  tick(now) {
+    this.plan.tick(now);
+  }
+
+  /** The `listAsyncJobs` parameters of this tick's listing (`begin`) or its next page. */
+  listing(begin) {
+    if (begin) {
+      this.start = this.plan.listing();
+      if (this.start === undefined) return undefined;
+      this.pages = [];
+      this.pageAsked = this.engine.listing.unlimited() ? 0 : 1;
+    } else {
+      if (this.start === undefined) return undefined;
+      this.pageAsked += 1;
+    }
+    const params = this.pageAsked === 0 ? ['pagesize', '-1'] : ['page', String(this.pageAsked), 'pagesize', String(LISTING_PAGE_SIZE)];
+    // The second taken off guards against rounding of the server's dates.
+    const since = this.start.since === undefined ? undefined : this.start.since - 1;
+    if (since !== undefined && since >= 0) params.push('startdate', cloudStackDate(since));
+    return params;
+  }
+
+  /** Reads one listing page: `[more]`, or a failure as `readCloudStack` gives it. */
+  page(status, contentType, retryAfter, body) {
+    const answer = this.engine.core.readCloudStack(READ_LIST, status, contentType, retryAfter, body);
+    const [count, statuses] = answer;
+    const { listing } = this.engine;
+    if (count === undefined) {
+      // An unlimited listing refused (431) or too large to read: by pages from now on.
+      if (this.pageAsked !== 0 || answer[4] === undefined) return answer;
+      if (answer[4] === 'refused') listing.refused();
+      else listing.tooLarge();
+      return [true];
+    }
+    this.pages.push(...statuses);
+    const more = this.pageAsked > 0 && statuses.length >= LISTING_PAGE_SIZE && this.pages.length < count;
+    if (!more) listing.observed(Math.max(count, this.pages.length));
+    return [more];
+  }
+
+  /** The listing is complete: `[news, missing, again]`. */
+  listed(now) {
+    if (this.start === undefined) throw new TypeError('no listing under way');
+    const { news, lessons, missing, again } = this.plan.listed(this.pages, this.start, now);
+    this.start = undefined;
+    this.pages = [];
+    this.learn(lessons);
+    return [news, missing, again];
+  }
+
+  unfinished() {
+    return this.plan.unfinished();
+  }
+
+  /** Reads one job's own status answer: `[news]`, or a failure as `readCloudStack` gives it. */
+  status(now, status, contentType, retryAfter, body) {
+    const answer = this.engine.core.readCloudStack(READ_STATUS, status, contentType, retryAfter, body);
+    if (answer[0] === undefined) return answer;
+    const polled = this.plan.polled(answer[0], now);
+    if (polled === undefined) return [[]];
+    this.learn(polled[1] === undefined ? [] : [polled[1]]);
+    return [[polled[0]]];
+  }
+
+  ticked() {
+    this.plan.ticked();
+  }
+
+  done() {
+    return this.plan.isDone();
+  }
+
+  learn(lessons) {
+    for (const [command, took, seenRunning] of lessons) this.engine.learner.observeFinish(command, took, seenRunning);
+  }
+
+}
+

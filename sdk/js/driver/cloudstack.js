@@ -2,7 +2,8 @@
 // POSTs — with the session (login, cookies), pacing after throttling, and `customjobid` making
 // submits safe to retry. Waiting is in wait.js, what both protocols share in client.js.
 
-import { commandParams, csEncode, csLoginBody, readCloudStack } from 'jobwire-core';
+import { csEncode, csLoginBody, readCloudStack } from 'jobwire-core';
+import { commandParams } from './options.js';
 import { Client, held } from './client.js';
 import { CookieJar, send } from './http.js';
 import { sleep } from './util.js';

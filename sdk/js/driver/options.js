@@ -38,6 +38,25 @@ export function stringArg(value, name) {
   return value;
 }
 
+/**
+ * A command's arguments (`{ name: value }` or a `Map`) read once, as `[name, value, …]` in name
+ * order: numbers, booleans and BigInts as text; `null`, `undefined`, NaN and the infinities left
+ * out (as JSON shows them); a TypeError for anything else. The Rust build reads them alike
+ * (`js/convert.rs`, `params_from_js`).
+ */
+export function commandParams(params) {
+  if (params === undefined || params === null) return [];
+  const object = params instanceof Map ? Object.fromEntries(params) : params;
+  if (typeof object !== 'object' || Array.isArray(object)) throw new TypeError('params must be an object of strings, numbers or booleans');
+  const pairs = [];
+  for (const [name, value] of Object.entries(object)) {
+    const type = typeof value;
+    if (type === 'string' || type === 'boolean' || type === 'bigint' || (type === 'number' && Number.isFinite(value))) pairs.push([name, String(value)]);
+    else if (!(value === undefined || value === null || type === 'number')) throw new TypeError(`param "${name}" must be a string, number or boolean`);
+  }
+  return pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flat();
+}
+
 /** `new JobClient(options)`'s options, checked, with the defaults filled in. */
 export function readOptions(options) {
   const what = 'invalid JobClient options';

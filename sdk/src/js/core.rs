@@ -15,7 +15,7 @@
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::convert::{error_to_js, json_from_js, params_from_js, to_js, type_error, value_to_js};
+use super::convert::{error_to_js, json_from_js, to_js, type_error, value_to_js};
 use crate::client::clm::{self, Answer};
 use crate::client::decode;
 use crate::client::driver::{job_failed, retry_after, worth_retrying};
@@ -82,16 +82,8 @@ const READ_STATUS: u8 = 2;
 const READ_LIST: u8 = 3;
 const READ_LOGIN: u8 = 4;
 
-/// A caller's command arguments (`{ name: value }` or a `Map`) read once, as
-/// `[name, value, name, value, …]` in name order: numbers and booleans as text, `null` and
-/// `undefined` left out; a `TypeError` for anything else.
-#[wasm_bindgen(js_name = commandParams)]
-pub fn command_params(params: JsValue) -> Result<Vec<String>, JsValue> {
-    Ok(params_from_js(Some(params))?.into_iter().flat_map(|(name, value)| [name, value]).collect())
-}
-
-/// The form body of `command` with `params` (`[name, value, …]`, as [`command_params`] gives
-/// them), signed afresh with the API keys, or carrying the session key.
+/// The form body of `command` with `params` (`[name, value, …]`, as the driver's `commandParams`
+/// gives them), signed afresh with the API keys, or carrying the session key.
 #[wasm_bindgen(js_name = csEncode)]
 pub fn cs_encode(
     command: &str,

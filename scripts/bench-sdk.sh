@@ -2,7 +2,8 @@
 # ./dev bench, SDK part: how soon and with how few requests the SDK sees jobs finish (per job,
 # 1,000 at once, 10,000 under throttling; `jobwire-bench`, the SDK's native build against the
 # reference server in-process), and the npm package's size next to a JavaScript peer bundle.
-# Expects the package built in pkg/ (./dev bench runs `./dev package`'s build first). Prints
+# Expects the package built in pkg/ (./dev bench runs `./dev package`'s build first), and
+# optionally the Rust-client build in $JOBWIRE_PKG_RUST_API, for comparison. Prints
 # Markdown tables; the goals of issue 6 are marked met or not, nothing here fails the run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,29 +32,29 @@ for entry in poller poller-pipeline; do
     --log-level=error --outfile="$OUT/$entry.js"
 done
 gz() { gzip -9c "$1" | wc -c; }
-kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1024 }'; }
+kb() { awk -v b="$1" 'BEGIN { printf "%.1f KB", b / 1000 }'; }
 row() { printf '| %s | %s | %s |\n' "$1" "$(kb "$2")" "$(kb "$3")"; }
 wasm_raw=$(wc -c <"$PKG/jobwire_bg.wasm"); wasm_gz=$(gz "$PKG/jobwire_bg.wasm")
-# The glue: the entry (index.js), jobwire.js and the snippets it imports (the error classes, the watch stream),
-# gzipped as one.
-cat "$PKG/index.js" "$PKG/jobwire.js" "$PKG"/snippets/*/js/*.js >"$OUT/glue.js"
+# The JS a page loads besides the .wasm, gzipped as one: the entry (index.js) and jobwire.js (the
+# driver, engine, wasm-bindgen glue, error classes and watch stream; or, in the Rust-client
+# build, the glue and the snippets it imports).
+js_of() { shopt -s nullglob; cat "$1/index.js" "$1/jobwire.js" "$1"/snippets/*/js/*.js; }
+js_of "$PKG" >"$OUT/glue.js"
 js_raw=$(wc -c <"$OUT/glue.js"); js_gz=$(gz "$OUT/glue.js")
 total_gz=$((wasm_gz + js_gz))
 peer_raw=$(wc -c <"$OUT/poller.js"); peer_gz=$(gz "$OUT/poller.js")
 pipe_raw=$(wc -c <"$OUT/poller-pipeline.js"); pipe_gz=$(gz "$OUT/poller-pipeline.js")
 echo "| bundle | raw | gzip -9 |"
 echo "|---|---:|---:|"
-row "jobwire: \`jobwire_bg.wasm\` (wasm-opt -Oz --converge)" "$wasm_raw" "$wasm_gz"
-row "jobwire: \`index.js\` + \`jobwire.js\` + snippets (entry, wasm-bindgen glue, error classes and watch stream, esbuild --minify)" "$js_raw" "$js_gz"
-row "**jobwire: .wasm + glue**" "$((wasm_raw + js_raw))" "$total_gz"
-if [ -n "${JOBWIRE_PKG_DRIVER:-}" ]; then
-  # The package built with JOBWIRE_DRIVER=1: the JavaScript driver over the sans-IO wasm core.
-  driver_wasm_raw=$(wc -c <"$JOBWIRE_PKG_DRIVER/jobwire_bg.wasm"); driver_wasm_gz=$(gz "$JOBWIRE_PKG_DRIVER/jobwire_bg.wasm")
-  cat "$JOBWIRE_PKG_DRIVER/index.js" "$JOBWIRE_PKG_DRIVER/jobwire.js" >"$OUT/driver.js"
-  driver_js_raw=$(wc -c <"$OUT/driver.js"); driver_js_gz=$(gz "$OUT/driver.js")
-  row "JS driver build: \`jobwire_bg.wasm\` (the sans-IO core)" "$driver_wasm_raw" "$driver_wasm_gz"
-  row "JS driver build: \`index.js\` + \`jobwire.js\` (driver, glue, error classes, watch stream)" "$driver_js_raw" "$driver_js_gz"
-  row "**JS driver build: .wasm + JS**" "$((driver_wasm_raw + driver_js_raw))" "$((driver_wasm_gz + driver_js_gz))"
+row "jobwire: \`jobwire_bg.wasm\` (the protocols: encoding, signing, reading; wasm-opt -Oz --converge)" "$wasm_raw" "$wasm_gz"
+row "jobwire: \`index.js\` + \`jobwire.js\` (driver, engine, wasm-bindgen glue, error classes, watch stream; esbuild --minify)" "$js_raw" "$js_gz"
+row "**jobwire: .wasm + JS**" "$((wasm_raw + js_raw))" "$total_gz"
+if [ -n "${JOBWIRE_PKG_RUST_API:-}" ]; then
+  # The same API as the async Rust client compiled to wasm (JOBWIRE_RUST_API=1), for comparison.
+  rust_wasm_raw=$(wc -c <"$JOBWIRE_PKG_RUST_API/jobwire_bg.wasm"); rust_wasm_gz=$(gz "$JOBWIRE_PKG_RUST_API/jobwire_bg.wasm")
+  js_of "$JOBWIRE_PKG_RUST_API" >"$OUT/rust-api.js"
+  rust_js_raw=$(wc -c <"$OUT/rust-api.js"); rust_js_gz=$(gz "$OUT/rust-api.js")
+  row "for comparison, the Rust client compiled to wasm (JOBWIRE_RUST_API=1): .wasm + glue" "$((rust_wasm_raw + rust_js_raw))" "$((rust_wasm_gz + rust_js_gz))"
 fi
 row "peer: @azure/core-lro 3.3.1 + fast-xml-parser 5.12.1 (esbuild --minify)" "$peer_raw" "$peer_gz"
 row "peer + @azure/core-rest-pipeline 1.25.1" "$pipe_raw" "$pipe_gz"
@@ -61,10 +62,7 @@ echo
 echo "| goal | measured | met |"
 echo "|---|---|---|"
 met() { if [ "$1" -eq 1 ]; then echo yes; else echo "**no**"; fi; }
-printf '| floor: ≤ 60 KB gzipped | %s | %s |\n' "$(kb "$total_gz")" "$(met $((total_gz <= 60 * 1024)))"
-if [ -n "${JOBWIRE_PKG_DRIVER:-}" ]; then
-  driver_gz=$((driver_wasm_gz + driver_js_gz))
-  printf '| floor: ≤ 60 KB gzipped (JS driver build) | %s | %s |\n' "$(kb "$driver_gz")" "$(met $((driver_gz <= 60 * 1024)))"
-fi
+# KB as the peer figures are given (1,000 bytes): the stricter reading.
+printf '| floor: ≤ 60 KB gzipped (60,000 B) | %s B | %s |\n' "$total_gz" "$(met $((total_gz <= 60000)))"
 printf '| goal: smaller than the peer with its pipeline | %s vs %s | %s |\n' "$(kb "$total_gz")" "$(kb "$pipe_gz")" \
   "$(met $((total_gz < pipe_gz)))"

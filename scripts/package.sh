@@ -16,19 +16,22 @@ cd "$ROOT"
 # source locations and the formatting they need are left out. Errors the API reports are
 # `Result`s and stay typed; only the text of a bug's panic is lost. `-Zfmt-debug=none` turns every
 # `{:?}` into nothing (−3 KB gzipped): the SDK's messages format with `Display` only, and `Debug`
-# is for developers, who read it in native builds and tests. Features: `js` without `xml`
-# (JSON only; every CloudStack command answers in JSON, and the XML reader costs ~10 KB gzipped),
-# and `small-alloc` (Talc instead of dlmalloc, −2 KB gzipped).
-# A target dir of its own, so
-# these flags do not rebuild the dashboard's std (and it not ours) on every alternate build.
-# JOBWIRE_DRIVER=1: the package whose API is the JavaScript driver (sdk/js/driver/) over the
-# sans-IO wasm core (feature `js-core`), instead of the async Rust client (feature `js`).
-# JOBWIRE_ORACLE=1: only the wasm core with the Rust engine's exports (feature `js-engine`) and
-# its glue, unminified: the reference tests/node/engine-twin.test.mjs holds the JS engine to.
-DRIVER="${JOBWIRE_DRIVER:-}"
+# is for developers, who read it in native builds and tests. Features: no `xml` (JSON only; every
+# CloudStack command answers in JSON, and the XML reader costs ~10 KB gzipped), and `small-alloc`
+# (Talc instead of dlmalloc, −2 KB gzipped). A target dir of its own, so these flags do not
+# rebuild the dashboard's std (and it not ours) on every alternate build.
+#
+# The package: the JavaScript driver (sdk/js/driver/) and engine (sdk/js/engine/) over the
+# sans-IO wasm core that encodes, signs and reads the protocols (feature `js-core`); see
+# docs/package-size.md for why. Other builds, for tests:
+# - JOBWIRE_RUST_API=1: the same API as the async Rust client compiled to wasm (feature `js`,
+#   js/api.rs): 104 KB gzipped, over the package's size floor; the Node tests run on both.
+# - JOBWIRE_ORACLE=1: only the wasm core with the Rust engine's exports (feature `js-engine`)
+#   and its glue, unminified: what sdk/js/engine/tests/twin.test.mjs holds the JS engine to.
+RUST_API="${JOBWIRE_RUST_API:-}"
 ORACLE="${JOBWIRE_ORACLE:-}"
-FEATURES=js,small-alloc
-[ -n "$DRIVER" ] && FEATURES=js-core,small-alloc
+FEATURES=js-core,small-alloc
+[ -n "$RUST_API" ] && FEATURES=js,small-alloc
 [ -n "$ORACLE" ] && FEATURES=js-engine,small-alloc
 log "cargo build -p jobwire (wasm32, release, features $FEATURES, std optimize_for_size, panic immediate-abort, fmt-debug none)"
 PKG_TARGET_DIR="$CARGO_TARGET_DIR-pkg"
@@ -57,7 +60,7 @@ wasm-bindgen --target web --out-dir "$OUT" --out-name jobwire "$wasm"
 # callers can `import { JobFailedError } from 'jobwire'` and test with `instanceof`.
 errors=( "$OUT"/snippets/*/js/errors.js )
 [ "${#errors[@]}" = 1 ] && [ -f "${errors[0]}" ] || { echo "package: expected one errors.js snippet, found: ${errors[*]}" >&2; exit 1; }
-if [ -n "$DRIVER" ]; then
+if [ -z "$RUST_API" ]; then
   # The driver bundled with the core's glue into jobwire.js: `jobwire-core` is the glue,
   # `jobwire-errors` the glue's own copy of the error classes (one module, so `instanceof` holds).
   log "esbuild --bundle (the JS driver over the wasm core)"
@@ -127,8 +130,8 @@ cat > "$OUT/README.md" <<'MD'
 # jobwire
 
 Turns the asynchronous-job APIs of cloud platforms (Apache CloudStack, BMC Cloud Lifecycle
-Management) into plain promises. Rust compiled to WebAssembly; ES module only; TypeScript
-declarations included.
+Management) into plain promises: the protocols in Rust compiled to WebAssembly, the rest in
+JavaScript. ES module only; TypeScript declarations included.
 
 ```js
 import { JobClient } from 'jobwire';   // ready when imported: the .wasm loads at import

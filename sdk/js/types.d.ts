@@ -1,6 +1,6 @@
 // The package's public types besides its classes, for both builds: package.sh adds them to
-// jobwire.d.ts (wasm-bindgen declares the classes of the Rust build; sdk/js/driver/api.d.ts
-// those of the driver build).
+// jobwire.d.ts (sdk/js/driver/api.d.ts declares the package's classes; wasm-bindgen those of the
+// Rust-client build, JOBWIRE_RUST_API=1).
 /** Any value JSON can carry: what servers send in results and raw answers. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 /** A JSON object. */

@@ -137,6 +137,27 @@ describe('JobClient against the reference server', () => {
     assert.equal((await statusRequests()) - before, first.length, 'one status request per status, not two');
   });
 
+  test('waits of different jobs share listAsyncJobs listings when the server does not hold requests', async () => {
+    const requests = async (command) => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((line) => line.startsWith(`jobwire_http_requests_total{command="${command}"`))
+        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    };
+    const client = new JobClient({ ...options, longPollSecs: 0 });
+    const jobs = await Promise.all(Array.from({ length: 6 }, () => client.submit('deployVirtualMachine', deploy(SMALL))));
+    const before = [await requests('queryAsyncJobResult'), await requests('listAsyncJobs')];
+    const statuses = jobs.map(() => []);
+    const results = await Promise.all(jobs.map((job, i) => job.wait((s) => statuses[i].push(s))));
+    results.forEach((result, i) => assert.equal(result.virtualmachine.id, jobs[i].resourceId));
+    statuses.forEach((seen, i) => assert.ok(seen.every((s) => s.jobId === jobs[i].id) && seen.at(-1).state === 'succeeded'));
+    const [queries, listings] = [(await requests('queryAsyncJobResult')) - before[0], (await requests('listAsyncJobs')) - before[1]];
+    // Alone, each wait polls its job at least twice (pending at the first poll, then done).
+    assert.ok(listings >= 1, `no listing shared (${queries} status requests)`);
+    assert.ok(queries + listings < jobs.length * 2, `${queries} status requests and ${listings} listings for ${jobs.length} jobs`);
+  });
+
   test('JSON.stringify(job) is a resume token; client.job(id) resumes it', async () => {
     const client = new JobClient(options);
     const before = Date.now();

@@ -1,4 +1,4 @@
-// The driver build's classes (hand-written: its API is the JavaScript driver's). package.sh adds
+// The package's classes (hand-written: its API is the JavaScript driver's). package.sh adds
 // the shared types (sdk/js/types.d.ts) and the wasm core's init() declarations.
 
 /**

@@ -2,11 +2,13 @@
 // POSTs — with the session (login, cookies), pacing after throttling, and `customjobid` making
 // submits safe to retry. Waiting is in wait.js, what both protocols share in client.js.
 
-import { csEncode, csLoginBody, readCloudStack } from 'jobwire-core';
+import { cloudstackDate, csEncode, csLoginBody, readCloudStack } from 'jobwire-core';
+import { Listing } from '../engine/index.js';
 import { commandParams } from './options.js';
 import { Client, held } from './client.js';
 import { CookieJar, send } from './http.js';
-import { sleep } from './util.js';
+import { Sweeps } from './sweep.js';
+import { Flights, sleep } from './util.js';
 
 /** What `readCloudStack` reads an answer as. */
 const READ = { object: 0, submit: 1, status: 2, list: 3, login: 4 };
@@ -25,6 +27,9 @@ export class CloudStack extends Client {
     super(options);
     this.session = options.username !== undefined;
     this.jar = new CookieJar();
+    /** Waits of different jobs sharing listings (see sweep.js), and the listings in flight by start. */
+    this.sweeps = new Sweeps(cloudstackDate);
+    this.listings = new Flights();
   }
 
   /**
@@ -98,6 +103,41 @@ export class CloudStack extends Client {
       const resourceId = typeof status.raw?.jobinstanceid === 'string' ? status.raw.jobinstanceid : undefined;
       return { jobId: status.jobId, resourceId, command, submittedAt: Date.now() };
     }
+  }
+
+  /**
+   * The jobs created since `sinceSecs` (all when `undefined`), at once or by pages: the
+   * `Listing` (its `statuses` and `failures`).
+   */
+  async listJobs(sinceSecs, signal) {
+    const listing = new Listing(this.engine, sinceSecs);
+    for (let params = listing.params(false); ; params = listing.params(true)) {
+      const { read: [more] } = await this.request((...answer) => listing.read(...answer), 'listAsyncJobs', params, { signal });
+      if (!more) return listing;
+    }
+  }
+
+  /**
+   * `jobId`'s `[status, failure]` from a `listAsyncJobs` shared with the other waiting jobs,
+   * which get theirs from it too, when others wait (see sweep.js); `undefined`: poll the job
+   * alone (also when the listing failed or did not show it).
+   */
+  async pollByListing(jobId, signal) {
+    const since = this.sweeps.listingSince(jobId);
+    if (since === undefined) return undefined;
+    let listing;
+    try {
+      // Polls that come due while a listing is out share it.
+      listing = await this.listings.join(String(since.secs), (flightSignal) => this.listJobs(since.secs, flightSignal), undefined, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      return undefined;
+    }
+    const entries = listing.statuses.map((status, i) => [status, listing.failures[i]]);
+    this.sweeps.deliver(entries, jobId, since);
+    const own = entries.find(([status]) => status.jobId === jobId);
+    if (own === undefined) this.sweeps.notShown(jobId, since);
+    return own;
   }
 
   /** One `queryAsyncJobResult`, not shared (see `poll`). */

@@ -48,7 +48,12 @@ function watchFor(ms, signal, onAbort) {
 
 /** Sleeps `ms`; rejects at once when `signal` aborts (with its reason). */
 export function sleep(ms, signal) {
-  return watchFor(ms, signal, () => signal.reason).promise;
+  return timer(ms, signal).promise;
+}
+
+/** `sleep` as `{ promise, cancel }`: `cancel()` ends the timer (the promise then never settles). */
+export function timer(ms, signal) {
+  return watchFor(ms, signal, () => signal.reason);
 }
 
 /**

@@ -131,15 +131,60 @@ export class Schedule {
 
 }
 
+/**
+ * One `listAsyncJobs` listing of the jobs created since `since` (Unix seconds, or `undefined`:
+ * all): asked for at once (`pagesize=-1`) where the engine's listing plan allows it, else by
+ * pages; a server that refuses the former, or an answer too large to read, switches the plan to
+ * pages. `statuses` (and `failures`, a JobFailedError for each failed job) collect the pages.
+ */
+export class Listing {
+  constructor(engine, since) {
+    this.engine = engine;
+    this.since = since;
+    /** The page asked for last (0: everything at once). */
+    this.asked = engine.listing.unlimited() ? 0 : 1;
+    this.statuses = [];
+    this.failures = [];
+  }
+
+  /** The parameters of the first request, or (`next`) of the next page. */
+  params(next) {
+    if (next) this.asked += 1;
+    const params = this.asked === 0 ? ['pagesize', '-1'] : ['page', String(this.asked), 'pagesize', String(LISTING_PAGE_SIZE)];
+    // The second taken off guards against rounding of the server's dates.
+    const since = this.since === undefined ? undefined : this.since - 1;
+    if (since !== undefined && since >= 0) params.push('startdate', cloudStackDate(since));
+    return params;
+  }
+
+  /** Reads one page's answer: `[more]` (whether `params(true)` is due), or a failure as `readCloudStack` gives it. */
+  read(status, contentType, retryAfter, body) {
+    const answer = this.engine.core.readCloudStack(READ_LIST, status, contentType, retryAfter, body);
+    const [count, statuses, failures] = answer;
+    const plan = this.engine.listing;
+    if (count === undefined) {
+      // An unlimited listing refused (431) or too large to read: by pages from now on.
+      if (this.asked !== 0 || answer[4] === undefined) return answer;
+      if (answer[4] === 'refused') plan.refused();
+      else plan.tooLarge();
+      return [true];
+    }
+    this.statuses.push(...statuses);
+    this.failures.push(...failures);
+    const more = this.asked > 0 && statuses.length >= LISTING_PAGE_SIZE && this.statuses.length < count;
+    if (!more) plan.observed(Math.max(count, this.statuses.length));
+    return [more];
+  }
+}
+
 /** A watch of many CloudStack jobs: the driver sends what it says and hands the answers back. */
 export class Watch {
   constructor(plan, engine) {
     this.plan = plan;
     this.engine = engine;
-    /** Where the listing under way starts, its statuses so far, and the page asked for last (0: all at once). */
+    /** Where the listing under way starts, and the listing. */
     this.start = undefined;
-    this.pages = [];
-    this.pageAsked = 0;
+    this.current = undefined;
   }
 
   /** The next tick's `[delayMs, reason]`; `undefined` once the deadline has passed. */
@@ -155,44 +200,21 @@ export class Watch {
   listing(begin) {
     if (begin) {
       this.start = this.plan.listing();
-      if (this.start === undefined) return undefined;
-      this.pages = [];
-      this.pageAsked = this.engine.listing.unlimited() ? 0 : 1;
-    } else {
-      if (this.start === undefined) return undefined;
-      this.pageAsked += 1;
+      this.current = this.start && new Listing(this.engine, this.start.since);
     }
-    const params = this.pageAsked === 0 ? ['pagesize', '-1'] : ['page', String(this.pageAsked), 'pagesize', String(LISTING_PAGE_SIZE)];
-    // The second taken off guards against rounding of the server's dates.
-    const since = this.start.since === undefined ? undefined : this.start.since - 1;
-    if (since !== undefined && since >= 0) params.push('startdate', cloudStackDate(since));
-    return params;
+    return this.current?.params(!begin);
   }
 
   /** Reads one listing page: `[more]`, or a failure as `readCloudStack` gives it. */
   page(status, contentType, retryAfter, body) {
-    const answer = this.engine.core.readCloudStack(READ_LIST, status, contentType, retryAfter, body);
-    const [count, statuses] = answer;
-    const { listing } = this.engine;
-    if (count === undefined) {
-      // An unlimited listing refused (431) or too large to read: by pages from now on.
-      if (this.pageAsked !== 0 || answer[4] === undefined) return answer;
-      if (answer[4] === 'refused') listing.refused();
-      else listing.tooLarge();
-      return [true];
-    }
-    this.pages.push(...statuses);
-    const more = this.pageAsked > 0 && statuses.length >= LISTING_PAGE_SIZE && this.pages.length < count;
-    if (!more) listing.observed(Math.max(count, this.pages.length));
-    return [more];
+    return this.current.read(status, contentType, retryAfter, body);
   }
 
   /** The listing is complete: `[news, missing, again]`. */
   listed(now) {
     if (this.start === undefined) throw new TypeError('no listing under way');
-    const { news, lessons, missing, again } = this.plan.listed(this.pages, this.start, now);
-    this.start = undefined;
-    this.pages = [];
+    const { news, lessons, missing, again } = this.plan.listed(this.current.statuses, this.start, now);
+    this.start = this.current = undefined;
     this.learn(lessons);
     return [news, missing, again];
   }

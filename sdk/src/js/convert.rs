@@ -3,7 +3,7 @@
 //! and comes in through `JSON.stringify` and the host's `JSON.parse` (`protocol::json`): one
 //! small bridge instead of a serde backend for JS values.
 
-// Until the JS driver replaces `api`, the driver build (`js-core` alone) leaves its helpers unused.
+// The package's core (`js-core` alone) uses only some of these; the Rust-client API (`js`) all.
 #![cfg_attr(not(feature = "js"), allow(dead_code))]
 
 use wasm_bindgen::prelude::*;

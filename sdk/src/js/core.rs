@@ -109,8 +109,9 @@ pub fn cs_login_body(username: &str, password: &str, domain: &str) -> String {
 
 /// Reads one CloudStack answer. `kind`: 0 the command's response object, 1 an async submit
 /// (`[jobId, resourceId]`), 2 a job status (`[status, failure]`), 3 a job listing
-/// (`[count, statuses]`; a failure that asking by pages avoids carries a fifth item, see
-/// [`by_pages`]), 4 a login (its session key).
+/// (`[count, statuses, failures]`, a `JobFailedError` for each status of a failed job; a failure
+/// that asking by pages avoids carries a fifth item, see [`by_pages`]), 4 a login (its session
+/// key).
 #[wasm_bindgen(js_name = readCloudStack)]
 pub fn read_cloudstack(
     kind: u8,
@@ -147,8 +148,13 @@ pub fn read_cloudstack(
         READ_STATUS => cloudstack::parse_job_status(&envelope).map_err(Error::from).and_then(|s| Ok(status_pair(&s)?)),
         READ_LIST => match cloudstack::parse_job_list(&envelope) {
             Ok(list) => {
-                let jobs = list.jobs.iter().map(to_js).collect::<Result<js_sys::Array, _>>()?;
-                Ok(js_sys::Array::of2(&JsValue::from_f64(list.count as f64), &jobs))
+                let (statuses, failures) = (js_sys::Array::new(), js_sys::Array::new());
+                for job in &list.jobs {
+                    let pair = status_pair(job)?;
+                    statuses.push(&pair.get(0));
+                    failures.push(&pair.get(1));
+                }
+                Ok(js_sys::Array::of3(&JsValue::from_f64(list.count as f64), &statuses, &failures))
             }
             Err(error) => Err(error.into()),
         },

@@ -19,7 +19,7 @@ echo "== bench-sdk: npm ci in tests/bench/peer (esbuild, @azure/core-lro, fast-x
 
 echo "== bench-sdk: cargo build --profile server (jobwire-bench)"
 "$CARGO" build --profile server -q -p jobwire-e2e --bin jobwire-bench
-RUST_LOG=off "$CARGO_TARGET_DIR/server/jobwire-bench"
+JOBWIRE_PKG="$PKG" RUST_LOG=off "$CARGO_TARGET_DIR/server/jobwire-bench"
 
 echo
 echo "### Package size: the npm package vs a JavaScript peer bundle"

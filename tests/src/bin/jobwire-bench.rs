@@ -1,6 +1,8 @@
-//! `jobwire-bench`: the SDK (native Rust build: the same engine, protocol and client code the
-//! WebAssembly package runs, with reqwest instead of `fetch`) against the reference server
-//! in-process on loopback ports. Prints Markdown tables; `./dev bench` runs it.
+//! `jobwire-bench`: the SDK (native Rust build: the protocol and engine code the npm package's
+//! wasm core and its engine's JavaScript twin run, with reqwest instead of `fetch`) against the
+//! reference server in-process on loopback ports; the per-job section also runs the npm package
+//! itself in Node (`$JOBWIRE_PKG`, tests/bench/package.mjs). Prints Markdown tables; `./dev
+//! bench` runs it.
 //!
 //! Detection lag is measured on one clock: the server's job runner reports each finish to a
 //! hook in this process (`Instant` when the job's state changed), and the client side takes an
@@ -111,6 +113,26 @@ enum Way {
     Fixed(u64),
     /// `@azure/core-lro`'s poller with its defaults, in Node (tests/bench/peer/corelro.mjs).
     CoreLro,
+    /// The npm package in Node (tests/bench/package.mjs), waiting as the given native way does.
+    Package(PackageWay),
+}
+
+/// How the npm package waits (`JOBWIRE_WAY` of tests/bench/package.mjs).
+#[derive(Clone, Copy)]
+enum PackageWay {
+    LongPoll,
+    Backoff,
+    ClmRun,
+}
+
+impl PackageWay {
+    fn name(self) -> &'static str {
+        match self {
+            PackageWay::LongPoll => "long-poll",
+            PackageWay::Backoff => "backoff",
+            PackageWay::ClmRun => "clm-run",
+        }
+    }
 }
 
 impl Way {
@@ -124,6 +146,9 @@ impl Way {
             Way::ClmRun => "Jobwire CLM `run()` (operation held, `timeout` 30 s)".into(),
             Way::Fixed(ms) => format!("fixed {} s polling (`poll()` loop: cs, cloudmonkey, libcloud)", ms / 1000),
             Way::CoreLro => "`@azure/core-lro` 3.3.1 `createHttpPoller`, defaults (Node, adapted to CloudStack)".into(),
+            Way::Package(PackageWay::LongPoll) => "npm package (Node): CloudStack `wait()`, long-poll".into(),
+            Way::Package(PackageWay::Backoff) => "npm package (Node): CloudStack `wait()`, no long-poll".into(),
+            Way::Package(PackageWay::ClmRun) => "npm package (Node): CLM `run()`".into(),
         }
     }
 }
@@ -149,22 +174,41 @@ async fn wait_one(way: Way, client: &JobClient, job: &SubmittedJob) -> jobwire::
     }
 }
 
-/// The core-lro row: `n` jobs waited for by `tests/bench/peer/corelro.mjs` in Node, `None` when
-/// Node or the peer packages (`npm ci` in tests/bench/peer) are missing.
-async fn per_job_core_lro(server: Arc<Server>, n: usize) -> Option<PerJob> {
-    let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
-    if !peer.join("node_modules/@azure/core-lro").is_dir() {
-        eprintln!("jobwire-bench: no core-lro row ({} has no node_modules; npm ci there)", peer.display());
-        return None;
-    }
+/// A row measured in Node: `@azure/core-lro` (tests/bench/peer/corelro.mjs) or the npm package
+/// (tests/bench/package.mjs, from `$JOBWIRE_PKG`) waiting for `n` jobs; `None` when Node, the
+/// peer packages (`npm ci` in tests/bench/peer) or the package are missing.
+async fn per_job_node(server: Arc<Server>, way: Way, n: usize) -> Option<PerJob> {
+    let bench = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
     let deploy = format!("zoneid={}&serviceofferingid={}&templateid={}", ids::ZONE, ids::SMALL, ids::TEMPLATE);
     let mut command = std::process::Command::new("node");
+    match way {
+        Way::Package(package_way) => {
+            let Some(pkg) = std::env::var_os("JOBWIRE_PKG") else {
+                eprintln!("jobwire-bench: no npm package rows (JOBWIRE_PKG is not set)");
+                return None;
+            };
+            command
+                .arg("package.mjs")
+                .current_dir(&bench)
+                .env("JOBWIRE_PKG", pkg)
+                .env("JOBWIRE_WAY", package_way.name());
+        }
+        _ => {
+            let peer = bench.join("peer");
+            if !peer.join("node_modules/@azure/core-lro").is_dir() {
+                eprintln!("jobwire-bench: no core-lro row ({} has no node_modules; npm ci there)", peer.display());
+                return None;
+            }
+            command.arg("corelro.mjs").current_dir(&peer);
+        }
+    }
     command
-        .arg("corelro.mjs")
-        .current_dir(&peer)
         .env("JOBWIRE_API", &server.api)
+        .env("JOBWIRE_BASE", &server.base)
         .env("JOBWIRE_API_KEY", demo::API_KEY)
         .env("JOBWIRE_SECRET_KEY", demo::SECRET_KEY)
+        .env("JOBWIRE_USERNAME", demo::USERNAME)
+        .env("JOBWIRE_PASSWORD", demo::PASSWORD)
         .env("JOBWIRE_JOBS", n.to_string())
         .env("JOBWIRE_SPACING_MS", "250")
         .env("JOBWIRE_DEPLOY", deploy);
@@ -173,7 +217,7 @@ async fn per_job_core_lro(server: Arc<Server>, n: usize) -> Option<PerJob> {
     let output = match tokio::task::spawn_blocking(move || command.output()).await {
         Ok(Ok(output)) if output.status.success() => output,
         other => {
-            eprintln!("jobwire-bench: corelro.mjs failed: {other:?}");
+            eprintln!("jobwire-bench: {} failed: {other:?}", way.label());
             return None;
         }
     };
@@ -188,7 +232,7 @@ async fn per_job_core_lro(server: Arc<Server>, n: usize) -> Option<PerJob> {
         })
         .collect();
     let requests = report["requests"].as_u64().unwrap_or(0);
-    Some(PerJob { way: Way::CoreLro, jobs: n, requests, failures: n - lags.len(), lags })
+    Some(PerJob { way, jobs: n, requests, failures: n - lags.len(), lags })
 }
 
 async fn per_job_way(server: Arc<Server>, way: Way, n: usize) -> PerJob {
@@ -239,12 +283,20 @@ async fn per_job(servers: &Handle, n: usize) {
     let started = Instant::now();
     let ways = [Way::LongPoll, Way::Backoff, Way::ClmRun, Way::Fixed(1000), Way::Fixed(2000)];
     let runs = ways.map(|way| tokio::task::spawn_local(per_job_way(Arc::clone(&server), way, n)));
-    let core_lro = tokio::task::spawn_local(per_job_core_lro(Arc::clone(&server), n));
+    let in_node = [
+        Way::CoreLro,
+        Way::Package(PackageWay::LongPoll),
+        Way::Package(PackageWay::Backoff),
+        Way::Package(PackageWay::ClmRun),
+    ]
+    .map(|way| tokio::task::spawn_local(per_job_node(Arc::clone(&server), way, n)));
     let mut rows = Vec::new();
     for run in runs {
         rows.push(run.await.expect("bench task"));
     }
-    rows.extend(core_lro.await.expect("bench task"));
+    for run in in_node {
+        rows.extend(run.await.expect("bench task"));
+    }
     println!("| way of waiting | requests/job | lag p50 | lag p95 | jobs failed |");
     println!("|---|---:|---:|---:|---:|");
     for row in &rows {
@@ -265,18 +317,27 @@ async fn per_job(servers: &Handle, n: usize) {
     let find = |pick: fn(&Way) -> bool| rows.iter().find(|r| pick(&r.way));
     let p50 = |row: Option<&PerJob>| row.and_then(|r| percentile(&r.lags, 50.0)).unwrap_or(f64::INFINITY);
     let per_job_requests = |row: Option<&PerJob>| row.map_or(f64::INFINITY, |r| r.requests as f64 / r.jobs as f64);
-    let clm = find(|w| matches!(w, Way::ClmRun));
     let one_second = find(|w| matches!(w, Way::Fixed(1000)));
-    let cloudstack_waits =
-        [("long-poll", find(|w| matches!(w, Way::LongPoll))), ("no long-poll", find(|w| matches!(w, Way::Backoff)))];
+    let cloudstack_waits = [
+        ("long-poll", find(|w| matches!(w, Way::LongPoll))),
+        ("no long-poll", find(|w| matches!(w, Way::Backoff))),
+        ("npm package, long-poll", find(|w| matches!(w, Way::Package(PackageWay::LongPoll)))),
+        ("npm package, no long-poll", find(|w| matches!(w, Way::Package(PackageWay::Backoff)))),
+    ];
     println!("\n| goal | measured | met |\n|---|---|---|");
-    let clm_met = p50(clm) <= 50.0 && per_job_requests(clm) <= 3.0;
-    println!(
-        "| CLM p50 lag ≤ 50 ms with ≤ 3 requests/job | {} with {:.2} requests/job | {} |",
-        fmt_ms(Some(p50(clm))),
-        per_job_requests(clm),
-        yes(clm_met)
-    );
+    let clms = [
+        ("", find(|w| matches!(w, Way::ClmRun))),
+        (" (npm package)", find(|w| matches!(w, Way::Package(PackageWay::ClmRun)))),
+    ];
+    for (label, clm) in clms {
+        let clm_met = p50(clm) <= 50.0 && per_job_requests(clm) <= 3.0;
+        println!(
+            "| CLM{label} p50 lag ≤ 50 ms with ≤ 3 requests/job | {} with {:.2} requests/job | {} |",
+            fmt_ms(Some(p50(clm))),
+            per_job_requests(clm),
+            yes(clm_met)
+        );
+    }
     for (label, row) in cloudstack_waits {
         let fewer = per_job_requests(one_second) / per_job_requests(row);
         let met = fewer >= 3.0 && p50(row) <= p50(one_second);

@@ -13,8 +13,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Poll;
 
 use crate::engine::{
-    classify, parse_retry_after, retry_after_from_text, DelayReason, DurationLearner, Failure, Observed, PollPolicy,
-    RetryBudget, WaitStep, Waiter,
+    classify, parse_retry_after, planned_first_poll, retry_after_from_text, DelayReason, DurationLearner, Failure,
+    Observed, PollPolicy, RetryBudget, WaitStep, Waiter,
 };
 use crate::error::{Error, Result};
 use crate::protocol::{ApiError, JobSnapshot, JobState, ProtocolError};
@@ -400,41 +400,22 @@ pub(crate) async fn wait_job(
     }
 }
 
-/// The schedule of one wait: the first poll after the command's configured initial delay, else
-/// the learned one, else the policy's; the job's age (when its submit was seen) so progress and
-/// the learned window count from the submit.
+/// The schedule of one wait (see [`Waiter::for_job`]).
 fn schedule(source: &dyn JobSource, job: &SubmittedJob, started: Instant) -> Waiter {
-    let (first, expected) = {
-        let learner = learner(source);
-        (planned_first_poll(source, &learner, job, started), learner.expected(&job.command))
-    };
-    let mut waiter = Waiter::new(source.policy().clone(), started);
-    if let Some(age) = age(job, started) {
-        waiter = waiter.job_age(age);
-        if let Some(expected) = expected {
-            waiter = waiter.expected(expected);
-        }
-    }
-    match first {
-        Some((delay, reason)) => waiter.first_delay(delay, reason),
-        None => waiter,
-    }
+    let initial = source.initial_delay(&job.command);
+    let learner = learner(source);
+    Waiter::for_job(source.policy().clone(), initial, &learner, &job.command, age(job, started), started)
 }
 
-/// Where `job`'s first poll goes, counted from `started` (when its wait or watch began): the
-/// command's configured initial delay, else the one learned from earlier jobs, each less the
-/// time since the submit; `None` when neither is known (the policy's first delay applies).
-pub(crate) fn planned_first_poll(
+/// Where `job`'s first poll goes, counted from `started` (see [`planned_first_poll`]).
+pub(crate) fn first_poll(
     source: &dyn JobSource,
     learner: &DurationLearner,
     job: &SubmittedJob,
     started: Instant,
 ) -> Option<(Duration, DelayReason)> {
-    let (delay, reason) = match source.initial_delay(&job.command) {
-        Some(initial) => (initial, DelayReason::InitialDelay),
-        None => (learner.first_delay(&job.command, source.policy().first_delay)?, DelayReason::Learned),
-    };
-    Some((delay.saturating_sub(age(job, started).unwrap_or_default()), reason))
+    let initial = source.initial_delay(&job.command);
+    planned_first_poll(source.policy(), initial, learner, &job.command, age(job, started))
 }
 
 /// How old `job` was at `started` (when its wait or watch began), when its submit was seen. A

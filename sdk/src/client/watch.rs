@@ -103,13 +103,13 @@ impl JobClient {
     }
 
     /// The first listing's delay when every job's first poll is planned (a configured initial
-    /// delay or a learned duration for its command, see [`driver::planned_first_poll`]): the
+    /// delay or a learned duration for its command, see [`driver::first_poll`]): the
     /// earliest of them; `None` (the policy's first delay) when a job's command is new or
     /// unknown.
     fn first_listing_delay(&self, jobs: &[SubmittedJob], started: Instant) -> Option<(Duration, DelayReason)> {
         let learner = driver::learner(self);
         let firsts: Option<Vec<(Duration, DelayReason)>> =
-            jobs.iter().map(|job| driver::planned_first_poll(self, &learner, job, started)).collect();
+            jobs.iter().map(|job| driver::first_poll(self, &learner, job, started)).collect();
         firsts?.into_iter().min_by_key(|(delay, _)| *delay)
     }
 

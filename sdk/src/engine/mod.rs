@@ -21,6 +21,6 @@ pub use listing::{
     ONE_REQUEST_MAX_JOBS, PER_JOB_MAX,
 };
 pub use pace::{retry_after_from_text, Pacer};
-pub use policy::{DelayReason, PollPolicy, WaitStep, Waiter};
+pub use policy::{planned_first_poll, DelayReason, PollPolicy, WaitStep, Waiter};
 pub use retry::{classify, parse_retry_after, Failure, Observed, RetryBudget};
 pub use watch::{Lesson, Listed, ListingStart, WatchPlan, WatchedJob};

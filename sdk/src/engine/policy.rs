@@ -1,7 +1,7 @@
 //! The poll policy: exponential backoff with full jitter, bounded by a deadline.
 
 use super::eta::FinishEstimate;
-use super::learn::Expected;
+use super::learn::{DurationLearner, Expected};
 use crate::time::{Duration, Instant};
 
 /// How often to ask for a job's status and for how long.
@@ -99,6 +99,24 @@ pub enum WaitStep {
     GiveUp,
 }
 
+/// Where a job's first poll goes, counted from when its wait (or watch) began: its command's
+/// configured `initial` delay, else the duration `learner` learned for the command (never before
+/// the policy's first delay), each less the job's `age` (when its submit was seen); `None` when
+/// neither is known, so the policy's first delay applies.
+pub fn planned_first_poll(
+    policy: &PollPolicy,
+    initial: Option<Duration>,
+    learner: &DurationLearner,
+    command: &str,
+    age: Option<Duration>,
+) -> Option<(Duration, DelayReason)> {
+    let (delay, reason) = match initial {
+        Some(initial) => (initial, DelayReason::InitialDelay),
+        None => (learner.first_delay(command, policy.first_delay)?, DelayReason::Learned),
+    };
+    Some((delay.saturating_sub(age.unwrap_or_default()), reason))
+}
+
 /// Polls aimed at the estimated finish that found the job still running, after which the
 /// estimate is no longer trusted (progress that is not linear in time) and backoff takes over.
 const MAX_ETA_MISSES: u32 = 2;
@@ -145,6 +163,31 @@ impl Waiter {
 
     /// Starts waiting at `now`, placing the first poll after `first` (learned from past jobs of
     /// the same command) instead of the policy's fixed first delay.
+    /// The schedule of one wait of a `command` job beginning `now`: the first poll where
+    /// [`planned_first_poll`] puts it; with the job's `age` known, progress and the learned
+    /// window count from its submit.
+    pub fn for_job(
+        policy: PollPolicy,
+        initial: Option<Duration>,
+        learner: &DurationLearner,
+        command: &str,
+        age: Option<Duration>,
+        now: Instant,
+    ) -> Self {
+        let first = planned_first_poll(&policy, initial, learner, command, age);
+        let mut waiter = Waiter::new(policy, now);
+        if let Some(age) = age {
+            waiter = waiter.job_age(age);
+            if let Some(expected) = learner.expected(command) {
+                waiter = waiter.expected(expected);
+            }
+        }
+        match first {
+            Some((delay, reason)) => waiter.first_delay(delay, reason),
+            None => waiter,
+        }
+    }
+
     pub fn with_learned_first_delay(policy: PollPolicy, now: Instant, first: Duration) -> Self {
         Waiter::new(policy, now).first_delay(first, DelayReason::Learned)
     }

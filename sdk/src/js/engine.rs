@@ -15,8 +15,8 @@ use super::convert::{to_js, type_error};
 use super::core::{failed, ms, response};
 use crate::client::decode;
 use crate::engine::{
-    DelayReason, DurationLearner, Lesson, ListingPlan, ListingStart, Pacer, Paging, PollPolicy, WaitStep, Waiter,
-    WatchPlan, WatchedJob, LISTING_PAGE_SIZE,
+    planned_first_poll, DelayReason, DurationLearner, Lesson, ListingPlan, ListingStart, Pacer, Paging, PollPolicy,
+    WaitStep, Waiter, WatchPlan, WatchedJob, LISTING_PAGE_SIZE,
 };
 use crate::error::Error;
 use crate::protocol::cloudstack;
@@ -102,17 +102,8 @@ impl Engine {
     /// when its submit is known.
     pub fn schedule(&self, now_ms: f64, command: &str, age_ms: Option<f64>) -> Schedule {
         let started = self.clock.at(now_ms);
-        let age = age_ms.map(millis);
-        let mut waiter = Waiter::new(self.policy.clone(), started);
-        if let Some(age) = age {
-            waiter = waiter.job_age(age);
-            if let Some(expected) = self.learner.borrow().expected(command) {
-                waiter = waiter.expected(expected);
-            }
-        }
-        if let Some((delay, reason)) = self.planned_first(command, age) {
-            waiter = waiter.first_delay(delay, reason);
-        }
+        let (initial, learner) = (self.initial_delay(command), self.learner.borrow());
+        let waiter = Waiter::for_job(self.policy.clone(), initial, &learner, command, age_ms.map(millis), started);
         Schedule { waiter, started, deadline: self.policy.deadline, clock: self.clock }
     }
 
@@ -132,7 +123,11 @@ impl Engine {
             .zip(ages_ms)
             .map(|((job_id, command), age)| WatchedJob { job_id, command, age: (!age.is_nan()).then(|| millis(age)) })
             .collect();
-        let firsts: Option<Vec<_>> = jobs.iter().map(|job| self.planned_first(&job.command, job.age)).collect();
+        let learner = self.learner.borrow();
+        let first_of = |job: &WatchedJob| {
+            planned_first_poll(&self.policy, self.initial_delay(&job.command), &learner, &job.command, job.age)
+        };
+        let firsts: Option<Vec<_>> = jobs.iter().map(first_of).collect();
         let first = firsts.and_then(|firsts| firsts.into_iter().min_by_key(|(delay, _)| *delay));
         let now = self.clock.at(now_ms);
         Watch {
@@ -146,15 +141,9 @@ impl Engine {
         }
     }
 
-    /// Where a `command` job's first poll goes, counted from now: the command's configured
-    /// initial delay, else the learned one, each less the job's `age`.
-    fn planned_first(&self, command: &str, age: Option<Duration>) -> Option<(Duration, DelayReason)> {
-        let configured = self.initial_delays.iter().find(|(name, _)| name.eq_ignore_ascii_case(command));
-        let (delay, reason) = match configured {
-            Some((_, initial)) => (*initial, DelayReason::InitialDelay),
-            None => (self.learner.borrow().first_delay(command, self.policy.first_delay)?, DelayReason::Learned),
-        };
-        Some((delay.saturating_sub(age.unwrap_or_default()), reason))
+    /// The command's configured initial delay.
+    fn initial_delay(&self, command: &str) -> Option<Duration> {
+        self.initial_delays.iter().find(|(name, _)| name.eq_ignore_ascii_case(command)).map(|(_, delay)| *delay)
     }
 
     /// A `command` job was seen finished `tookMs` after its submit (or the wait's start);

@@ -244,6 +244,8 @@ PKG="$OUT" node --input-type=module -e "
   const m = await import(pathToFileURL(process.env.PKG + '/node.js'));
   const client = new m.JobClient({ endpoint: 'http://127.0.0.1:9/client/api' });
   client.free?.();
+  // A CLM client reads its endpoint in wasm (clmBase), whichever build this is.
+  new m.JobClient({ protocol: 'clm', endpoint: 'http://127.0.0.1:9', username: 'u', password: 'p' }).free?.();
 " || { echo "package: the optimised module does not load in Node" >&2; exit 1; }
 
 log "done: $OUT"

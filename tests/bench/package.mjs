@@ -4,11 +4,16 @@
 // `fetch` the package made) and when each job's promise resolved (Unix ms, fractional), which it
 // sets against the server's own finish times.
 //
+// With JOBWIRE_WAY=watch it follows the CloudStack jobs of JOBWIRE_JOBS_FILE (resume tokens, JSON)
+// with one `client.watch(jobs)` and reports every terminal status it saw and when, and when each
+// request went out.
+//
 // Env: JOBWIRE_PKG (the package's directory), JOBWIRE_WAY (`long-poll`, `backoff`: CloudStack
-// `wait()` with or without `Prefer: wait`; `clm-run`: CLM `run()`), JOBWIRE_API (…/client/api),
+// `wait()` with or without `Prefer: wait`; `clm-run`: CLM `run()`; `watch`), JOBWIRE_API (…/client/api),
 // JOBWIRE_BASE (the CLM root), JOBWIRE_API_KEY, JOBWIRE_SECRET_KEY, JOBWIRE_USERNAME,
 // JOBWIRE_PASSWORD, JOBWIRE_JOBS (count), JOBWIRE_SPACING_MS (between submits), JOBWIRE_DEPLOY
 // (query string of the deploy parameters).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -18,19 +23,31 @@ const env = (name) => {
   return value;
 };
 const way = env('JOBWIRE_WAY');
-const jobs = Number(env('JOBWIRE_JOBS'));
-const spacingMs = Number(env('JOBWIRE_SPACING_MS'));
+const now = () => performance.timeOrigin + performance.now();
 
 // Every request the package sends goes through the global fetch.
 let requests = 0;
+const requestTimes = [];
 const realFetch = globalThis.fetch;
 globalThis.fetch = (...args) => {
   requests += 1;
+  requestTimes.push(now());
   return realFetch(...args);
 };
 const { JobClient } = await import(pathToFileURL(join(env('JOBWIRE_PKG'), 'node.js')).href);
 
-const now = () => performance.timeOrigin + performance.now();
+if (way === 'watch') {
+  const client = new JobClient({ endpoint: env('JOBWIRE_API'), apiKey: env('JOBWIRE_API_KEY'), secretKey: env('JOBWIRE_SECRET_KEY') });
+  const reports = [];
+  for await (const status of client.watch(JSON.parse(readFileSync(env('JOBWIRE_JOBS_FILE'), 'utf8')))) {
+    if (status.state !== 'pending') reports.push({ jobId: status.jobId, state: status.state, atMs: now() });
+  }
+  process.stdout.write(`${JSON.stringify({ requests, requestTimes, reports })}\n`);
+  process.exit(0);
+}
+
+const jobs = Number(env('JOBWIRE_JOBS'));
+const spacingMs = Number(env('JOBWIRE_SPACING_MS'));
 let follow;
 if (way === 'clm-run') {
   const client = new JobClient({ protocol: 'clm', endpoint: env('JOBWIRE_BASE'), username: env('JOBWIRE_USERNAME'), password: env('JOBWIRE_PASSWORD') });

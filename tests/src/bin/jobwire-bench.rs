@@ -174,65 +174,135 @@ async fn wait_one(way: Way, client: &JobClient, job: &SubmittedJob) -> jobwire::
     }
 }
 
-/// A row measured in Node: `@azure/core-lro` (tests/bench/peer/corelro.mjs) or the npm package
-/// (tests/bench/package.mjs, from `$JOBWIRE_PKG`) waiting for `n` jobs; `None` when Node, the
-/// peer packages (`npm ci` in tests/bench/peer) or the package are missing.
-async fn per_job_node(server: Arc<Server>, way: Way, n: usize) -> Option<PerJob> {
+/// `node <script>` in `dir` (under tests/bench), told the reference server's addresses and the
+/// demo credentials.
+fn node(dir: &str, script: &str, server: &Server) -> std::process::Command {
     let bench = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
-    let deploy = format!("zoneid={}&serviceofferingid={}&templateid={}", ids::ZONE, ids::SMALL, ids::TEMPLATE);
     let mut command = std::process::Command::new("node");
-    match way {
-        Way::Package(package_way) => {
-            let Some(pkg) = std::env::var_os("JOBWIRE_PKG") else {
-                eprintln!("jobwire-bench: no npm package rows (JOBWIRE_PKG is not set)");
-                return None;
-            };
-            command
-                .arg("package.mjs")
-                .current_dir(&bench)
-                .env("JOBWIRE_PKG", pkg)
-                .env("JOBWIRE_WAY", package_way.name());
-        }
-        _ => {
-            let peer = bench.join("peer");
-            if !peer.join("node_modules/@azure/core-lro").is_dir() {
-                eprintln!("jobwire-bench: no core-lro row ({} has no node_modules; npm ci there)", peer.display());
-                return None;
-            }
-            command.arg("corelro.mjs").current_dir(&peer);
-        }
-    }
     command
+        .arg(script)
+        .current_dir(bench.join(dir))
         .env("JOBWIRE_API", &server.api)
         .env("JOBWIRE_BASE", &server.base)
         .env("JOBWIRE_API_KEY", demo::API_KEY)
         .env("JOBWIRE_SECRET_KEY", demo::SECRET_KEY)
         .env("JOBWIRE_USERNAME", demo::USERNAME)
-        .env("JOBWIRE_PASSWORD", demo::PASSWORD)
-        .env("JOBWIRE_JOBS", n.to_string())
-        .env("JOBWIRE_SPACING_MS", "250")
-        .env("JOBWIRE_DEPLOY", deploy);
-    // Node reports wall-clock times; the server's finishes are `Instant`s: one anchor maps them.
-    let anchor = (Instant::now(), std::time::SystemTime::now());
+        .env("JOBWIRE_PASSWORD", demo::PASSWORD);
+    command
+}
+
+/// Runs a Node bench script and reads the JSON line it prints, with the clock anchor that maps
+/// its wall-clock times (Unix ms) to this process's `Instant`s; `None` when it failed.
+async fn run_node(mut command: std::process::Command, what: String) -> Option<(serde_json::Value, Anchor)> {
+    let anchor = Anchor::now();
     let output = match tokio::task::spawn_blocking(move || command.output()).await {
         Ok(Ok(output)) if output.status.success() => output,
         other => {
-            eprintln!("jobwire-bench: {} failed: {other:?}", way.label());
+            eprintln!("jobwire-bench: {what} failed: {other:?}");
             return None;
         }
     };
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-    let anchor_unix_ms = anchor.1.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64() * 1000.0;
-    let unix_ms = |at: Instant| anchor_unix_ms + ms_between(anchor.0, at);
+    Some((serde_json::from_slice(&output.stdout).ok()?, anchor))
+}
+
+/// One moment on both clocks: Node reports wall-clock times, the server's finishes are `Instant`s.
+#[derive(Clone, Copy)]
+struct Anchor {
+    instant: Instant,
+    unix_ms: f64,
+}
+
+impl Anchor {
+    fn now() -> Self {
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Anchor { instant: Instant::now(), unix_ms: since_epoch.as_secs_f64() * 1000.0 }
+    }
+
+    fn unix_ms(self, at: Instant) -> f64 {
+        self.unix_ms + ms_between(self.instant, at)
+    }
+
+    fn instant(self, unix_ms: f64) -> Instant {
+        let offset = Duration::from_secs_f64(((unix_ms - self.unix_ms) / 1000.0).abs().min(1e9));
+        if unix_ms >= self.unix_ms {
+            self.instant + offset
+        } else {
+            self.instant.checked_sub(offset).unwrap_or(self.instant)
+        }
+    }
+}
+
+/// The npm package's bench script is there to run: `$JOBWIRE_PKG` names the package.
+fn package_dir() -> Option<std::ffi::OsString> {
+    let pkg = std::env::var_os("JOBWIRE_PKG");
+    if pkg.is_none() {
+        eprintln!("jobwire-bench: no npm package rows (JOBWIRE_PKG is not set)");
+    }
+    pkg
+}
+
+/// A row measured in Node: `@azure/core-lro` (tests/bench/peer/corelro.mjs) or the npm package
+/// (tests/bench/package.mjs) waiting for `n` jobs; `None` when Node, the peer packages (`npm ci`
+/// in tests/bench/peer) or the package are missing.
+async fn per_job_node(server: Arc<Server>, way: Way, n: usize) -> Option<PerJob> {
+    let mut command = match way {
+        Way::Package(package_way) => {
+            let mut command = node(".", "package.mjs", &server);
+            command.env("JOBWIRE_PKG", package_dir()?).env("JOBWIRE_WAY", package_way.name());
+            command
+        }
+        _ => {
+            let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer");
+            if !peer.join("node_modules/@azure/core-lro").is_dir() {
+                eprintln!("jobwire-bench: no core-lro row ({} has no node_modules; npm ci there)", peer.display());
+                return None;
+            }
+            node("peer", "corelro.mjs", &server)
+        }
+    };
+    let deploy = format!("zoneid={}&serviceofferingid={}&templateid={}", ids::ZONE, ids::SMALL, ids::TEMPLATE);
+    command.env("JOBWIRE_JOBS", n.to_string()).env("JOBWIRE_SPACING_MS", "250").env("JOBWIRE_DEPLOY", deploy);
+    let (report, anchor) = run_node(command, way.label()).await?;
     let done = report["jobs"].as_array().into_iter().flatten();
     let lags: Vec<f64> = done
         .filter_map(|job| {
             let finished = server.finished_at(job["jobId"].as_str()?)?;
-            Some(job["resolvedAtMs"].as_f64()? - unix_ms(finished))
+            Some(job["resolvedAtMs"].as_f64()? - anchor.unix_ms(finished))
         })
         .collect();
     let requests = report["requests"].as_u64().unwrap_or(0);
     Some(PerJob { way, jobs: n, requests, failures: n - lags.len(), lags })
+}
+
+/// What the npm package's `watch(jobs)` saw in Node: its terminal reports, and when each request
+/// went out.
+async fn package_watch(server: &Server, jobs: &[SubmittedJob]) -> Option<(Reports, Vec<Instant>)> {
+    let tokens: Vec<serde_json::Value> = jobs
+        .iter()
+        .map(|job| {
+            let submitted = job.submitted_at.and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok());
+            json!({ "jobId": job.job_id, "command": job.command, "submittedAt": submitted.map(|d| d.as_millis() as u64) })
+        })
+        .collect();
+    let file = std::env::temp_dir().join(format!("jobwire-bench-watch-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_vec(&tokens).ok()?).ok()?;
+    let mut command = node(".", "package.mjs", server);
+    command.env("JOBWIRE_PKG", package_dir()?).env("JOBWIRE_WAY", "watch").env("JOBWIRE_JOBS_FILE", &file);
+    let outcome = run_node(command, "the npm package's watch".into()).await;
+    let _ = std::fs::remove_file(&file);
+    let (report, anchor) = outcome?;
+    let mut reports = Reports::new();
+    for seen in report["reports"].as_array().into_iter().flatten() {
+        let state = match seen["state"].as_str()? {
+            "succeeded" => JobState::Succeeded,
+            "cancelled" => JobState::Cancelled,
+            _ => JobState::Failed,
+        };
+        let at = anchor.instant(seen["atMs"].as_f64()?);
+        reports.entry(seen["jobId"].as_str()?.to_owned()).or_default().push((state, at));
+    }
+    let sent = report["requestTimes"].as_array().into_iter().flatten();
+    Some((reports, sent.filter_map(|at| Some(anchor.instant(at.as_f64()?))).collect()))
 }
 
 async fn per_job_way(server: Arc<Server>, way: Way, n: usize) -> PerJob {
@@ -374,6 +444,8 @@ fn yes(met: bool) -> &'static str {
 #[derive(Clone, Copy)]
 enum Follow {
     Watch,
+    /// The npm package's `watch(jobs)`, in Node.
+    PackageWatch,
     Waits(Option<u32>),
     Polls(u64),
 }
@@ -385,6 +457,7 @@ impl Follow {
                 "batched: one `watch(jobs)` (`listAsyncJobs`, all in one request up to {ONE_REQUEST_MAX_JOBS} jobs, \
                  else {LISTING_PAGE_SIZE} per page)"
             ),
+            Follow::PackageWatch => "batched: the npm package's `watch(jobs)` (Node)".into(),
             Follow::Waits(Some(_)) => "per job: `wait()` each, long-poll".into(),
             Follow::Waits(None) => {
                 "per job: `wait()` each, no long-poll (ETA, learned window, backoff; listings not shared)".into()
@@ -437,8 +510,16 @@ async fn track(server: &Server, client: &JobClient, follow: Follow, jobs: Vec<Su
             }
         }
     };
+    // When each of the npm package's requests went out (it counts its own, in Node).
+    let mut package_requests: Option<Vec<Instant>> = None;
     let following = async {
         match follow {
+            Follow::PackageWatch => {
+                if let Some((seen, sent)) = package_watch(server, &jobs).await {
+                    *reports.lock().unwrap_or_else(|p| p.into_inner()) = seen;
+                    package_requests = Some(sent);
+                }
+            }
             Follow::Watch => {
                 let record = Arc::clone(&reports);
                 let outcome = client
@@ -478,9 +559,14 @@ async fn track(server: &Server, client: &JobClient, follow: Follow, jobs: Vec<Su
             }
         }
     };
-    let ((), half_way) = tokio::join!(following, half_way);
+    let ((), mut half_way) = tokio::join!(following, half_way);
     let took = started.elapsed();
-    let requests = client.requests_sent() - before;
+    let mut requests = client.requests_sent() - before;
+    if let Some(sent) = package_requests {
+        let half = started + half_way.1;
+        requests = sent.len() as u64;
+        half_way.0 = sent.iter().filter(|at| **at <= half).count() as u64;
+    }
     let reports = std::mem::take(&mut *reports.lock().unwrap_or_else(|p| p.into_inner()));
     let (mut lags, mut correct, mut duplicates) = (Vec::new(), 0, 0);
     for job in &jobs {
@@ -534,8 +620,11 @@ async fn concurrent(servers: &Handle, n: usize) {
     println!(
         "\n### {n} concurrent CloudStack jobs: batched vs per job (log-normal durations median 8 s, p95 20 s, as deploys)\n"
     );
-    let follows = [Follow::Watch, Follow::Waits(Some(20)), Follow::Waits(None), Follow::Polls(2000)];
-    let runs = follows.map(|follow| {
+    let mut follows = vec![Follow::Watch, Follow::Waits(Some(20)), Follow::Waits(None), Follow::Polls(2000)];
+    if std::env::var_os("JOBWIRE_PKG").is_some() {
+        follows.push(Follow::PackageWatch);
+    }
+    let runs = follows.into_iter().map(|follow| {
         let servers = servers.clone();
         tokio::task::spawn_local(async move {
             let server = start(&servers, config(8000, 20_000, 11), None).await;
@@ -549,23 +638,27 @@ async fn concurrent(servers: &Handle, n: usize) {
             track(&server, &client, follow, jobs).await
         })
     });
+    let runs: Vec<_> = runs.collect();
     let mut rows = Vec::new();
     for run in runs {
         rows.push(run.await.expect("bench task"));
     }
     print_tracked(&rows, &rows[0]);
-    let batched = &rows[0];
     println!("\n| goal | measured | met |\n|---|---|---|");
-    for row in &rows[1..] {
-        let fewer = row.rate() / batched.rate().max(1e-9);
-        let all_ok = batched.correct == batched.jobs && batched.duplicates == 0;
-        println!(
-            "| ≥ 100× fewer requests/s batched than {}, every job resolved correctly | {fewer:.0}×, {}/{} correct | {} |",
-            row.follow.label().trim_start_matches("per job: "),
-            batched.correct,
-            batched.jobs,
-            yes(fewer >= 100.0 && all_ok)
-        );
+    let batched_rows = rows.iter().filter(|row| matches!(row.follow, Follow::Watch | Follow::PackageWatch));
+    for batched in batched_rows {
+        let who = if matches!(batched.follow, Follow::PackageWatch) { " (npm package)" } else { "" };
+        for row in rows.iter().filter(|row| matches!(row.follow, Follow::Waits(_) | Follow::Polls(_))) {
+            let fewer = row.rate() / batched.rate().max(1e-9);
+            let all_ok = batched.correct == batched.jobs && batched.duplicates == 0;
+            println!(
+                "| ≥ 100× fewer requests/s batched{who} than {}, every job resolved correctly | {fewer:.0}×, {}/{} correct | {} |",
+                row.follow.label().trim_start_matches("per job: "),
+                batched.correct,
+                batched.jobs,
+                yes(fewer >= 100.0 && all_ok)
+            );
+        }
     }
     println!(
         "\n(each row on a server of its own with the same seeded durations, all rows at the same time; requests/s = requests sent \
@@ -634,7 +727,8 @@ fn main() -> ExitCode {
     let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let sections = std::env::var("JOBWIRE_BENCH_SECTIONS").unwrap_or_else(|_| "per-job,concurrent,throttled".into());
     println!(
-        "SDK benchmarks: the SDK's native build (the engine, protocol and client code of the wasm package; reqwest instead of fetch), \
+        "SDK benchmarks: the SDK's native build (the protocol and engine code of the npm package's wasm core and of its \
+         engine's JavaScript twin; reqwest instead of fetch), and the npm package itself in Node (rows marked so), against \
          the reference server in-process on loopback."
     );
     let handle = servers.handle().clone();

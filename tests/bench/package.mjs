@@ -42,7 +42,8 @@ if (way === 'watch') {
   for await (const status of client.watch(JSON.parse(readFileSync(env('JOBWIRE_JOBS_FILE'), 'utf8')))) {
     if (status.state !== 'pending') reports.push({ jobId: status.jobId, state: status.state, atMs: now() });
   }
-  process.stdout.write(`${JSON.stringify({ requests, requestTimes, reports })}\n`);
+  // Written out before exiting: a pipe takes a long line in several writes.
+  await new Promise((resolve) => process.stdout.write(`${JSON.stringify({ requests, requestTimes, reports })}\n`, resolve));
   process.exit(0);
 }
 

@@ -2,14 +2,14 @@
 // the login (one at a time, its credential kept), requests retried with one re-login when the
 // credential expired, and status requests and waits shared by their concurrent callers.
 
-import { cloudstackDate, readCloudStack } from 'jobwire-core';
+import { readCloudStack } from 'jobwire-core';
 import { Engine } from '../engine/index.js';
 import { Flights, retrying } from './util.js';
 
 export class Client {
   constructor(options) {
     this.options = options;
-    this.engine = new Engine(options.deadlineMs ?? -1, options.initialDelays, { readCloudStack, cloudstackDate });
+    this.engine = new Engine(options.deadlineMs ?? -1, options.initialDelays, { readCloudStack });
     /** The session key (CloudStack) or token (CLM), once logged in. */
     this.credential = undefined;
     /** The login in flight: concurrent calls wait for it instead of logging in too. */

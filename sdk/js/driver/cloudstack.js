@@ -2,7 +2,7 @@
 // POSTs — with the session (login, cookies), pacing after throttling, and `customjobid` making
 // submits safe to retry. Waiting is in wait.js, what both protocols share in client.js.
 
-import { cloudstackDate, csEncode, csLoginBody, readCloudStack } from 'jobwire-core';
+import { csEncode, csLoginBody, readCloudStack } from 'jobwire-core';
 import { Listing } from '../engine/index.js';
 import { commandParams } from './options.js';
 import { Client, held } from './client.js';
@@ -28,7 +28,7 @@ export class CloudStack extends Client {
     this.session = options.username !== undefined;
     this.jar = new CookieJar();
     /** Waits of different jobs sharing listings (see sweep.js), and the listings in flight by start. */
-    this.sweeps = new Sweeps(cloudstackDate);
+    this.sweeps = new Sweeps();
     this.listings = new Flights();
   }
 

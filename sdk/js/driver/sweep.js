@@ -5,12 +5,11 @@
 // the next poll of any job. Only the bookkeeping lives here; cloudstack.js sends the listing and
 // wait.js sleeps on `news()` beside its own schedule.
 
+import { cloudstackDate } from '../engine/date.js';
 import { worthListing } from '../engine/listing.js';
 
 export class Sweeps {
-  /** `readDate`: a CloudStack date as Unix seconds. */
-  constructor(readDate) {
-    this.readDate = readDate;
+  constructor() {
     /** job id → `{ createdSecs, guessedSince, news, last, wake, unlisted }`. */
     this.slots = new Map();
     /** The last listing showed mostly other jobs: the few waiting poll alone until another joins. */
@@ -34,7 +33,7 @@ export class Sweeps {
   seen(status) {
     const slot = this.slots.get(status.jobId);
     if (slot === undefined) return;
-    if (slot.createdSecs === undefined && typeof status.created === 'string') slot.createdSecs = this.readDate(status.created);
+    if (slot.createdSecs === undefined && typeof status.created === 'string') slot.createdSecs = cloudstackDate(status.created);
     slot.last = status;
   }
 

@@ -3,6 +3,7 @@
 // first finish is due by its jobs' progress. Statuses are the package's (`{ jobId, state,
 // progress, created, … }`); jobs are kept in id order, as the Rust ones are.
 
+import { cloudstackDate } from './date.js';
 import { FinishEstimate } from './policy.js';
 
 const terminal = (status) => status.state !== 'pending';
@@ -13,9 +14,7 @@ function sortedIds(ids) {
 }
 
 export class BatchTracker {
-  /** `readDate`: a server's creation date as Unix seconds, or `undefined`. */
-  constructor(jobIds, readDate) {
-    this.readDate = readDate;
+  constructor(jobIds) {
     /** id → `{ id, known: { state, progress }, finished, createdSecs }`, in id order. */
     this.jobs = new Map(sortedIds(jobIds).map((id) => [id, { id, known: undefined, finished: false, createdSecs: undefined }]));
     this.finished = 0;
@@ -25,7 +24,7 @@ export class BatchTracker {
   observe(status) {
     const entry = this.jobs.get(status.jobId);
     if (entry === undefined) return undefined;
-    if (entry.createdSecs === undefined && typeof status.created === 'string') entry.createdSecs = this.readDate(status.created);
+    if (entry.createdSecs === undefined && typeof status.created === 'string') entry.createdSecs = cloudstackDate(status.created);
     if (entry.finished) return undefined;
     const { known } = entry;
     let progress = status.progress ?? undefined;

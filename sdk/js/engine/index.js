@@ -25,8 +25,7 @@ const cloudStackDate = (unixSecs) => `${new Date(unixSecs * 1000).toISOString().
 
 /**
  * One client's engine state: the polling policy, learned durations, request pacing and the
- * listing plan. `core`: the wasm core's `readCloudStack` and `cloudstackDate` (a watch reads its
- * answers with them).
+ * listing plan. `core`: the wasm core's `readCloudStack` (listings read their answers with it).
  */
 export class Engine {
   constructor(deadlineMs, initialDelays = [], core = undefined) {
@@ -80,8 +79,7 @@ export class Engine {
       }
       if (first === undefined || planned[0] < first[0]) first = planned;
     }
-    const readDate = (text) => this.core.cloudstackDate(text);
-    return new Watch(new WatchPlan(jobs, this.policy, first, now, unixSecs, readDate), this);
+    return new Watch(new WatchPlan(jobs, this.policy, first, now, unixSecs), this);
   }
 
   /** The first poll of a `command` job: its configured initial delay, else the learned one, less its age. */

@@ -21,7 +21,7 @@ export class WatchPlan {
    * `jobs`: `{ jobId, command, age }` (age in ms, or `undefined`); `first`: the planned first
    * listing's `[delay, reason]`; `nowUnix`: seconds, our wall clock.
    */
-  constructor(jobs, policy, first, now, nowUnix, readDate) {
+  constructor(jobs, policy, first, now, nowUnix) {
     const tickPolicy = { ...policy, maxInterval: Math.min(policy.maxInterval, MAX_TICK_INTERVAL) };
     this.waiter = new Waiter(tickPolicy, now);
     if (first !== undefined) this.waiter.firstDelay(...first);
@@ -29,7 +29,7 @@ export class WatchPlan {
     this.byId = new Map();
     jobs.forEach((job, index) => this.byId.has(job.jobId) || this.byId.set(job.jobId, index));
     this.seenRunning = jobs.map(() => false);
-    this.tracker = new BatchTracker(jobs.map((job) => job.jobId), readDate);
+    this.tracker = new BatchTracker(jobs.map((job) => job.jobId));
     this.etas = new BatchEta(now, jobs.map((job) => [job.jobId, job.age]));
     this.guessedSince = firstListingSince(nowUnix, jobs.map((job) => job.age));
     this.started = now;

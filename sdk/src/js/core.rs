@@ -24,7 +24,6 @@ use crate::protocol::clm::auth::AUTH_TOKEN_HEADER;
 use crate::protocol::clm::request::validate_task_id;
 use crate::protocol::clm::{parse_task_status, status_path, AuthToken, LoginRequest, Timeout};
 use crate::protocol::cloudstack::{self, session, Auth, LoginError, Request};
-use crate::protocol::date::parse_cloudstack_date;
 use crate::protocol::{json, ApiError, Format, JobSnapshot, JobState, ProtocolError};
 use crate::time::Duration;
 use crate::transport::{unix_now, HttpResponse};
@@ -166,13 +165,6 @@ pub fn read_cloudstack(
         _ => return Err(type_error("unknown answer kind")),
     };
     Ok(read.unwrap_or_else(|error| failed(&error, &response)))
-}
-
-/// A CloudStack date (`created`, `2026-11-28T12:00:00+0000`) as Unix seconds; `undefined` when
-/// the text is no such date.
-#[wasm_bindgen(js_name = cloudstackDate)]
-pub fn cloudstack_date(text: &str) -> Option<f64> {
-    parse_cloudstack_date(text).map(|secs| secs as f64)
 }
 
 impl From<JsValue> for Error {

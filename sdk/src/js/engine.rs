@@ -20,6 +20,7 @@ use crate::engine::{
 };
 use crate::error::Error;
 use crate::protocol::cloudstack;
+use crate::protocol::date::parse_cloudstack_date;
 use crate::protocol::{Format, JobSnapshot, ProtocolError};
 use crate::time::{Duration, Instant};
 
@@ -343,4 +344,11 @@ impl Watch {
 /// `[delayMs, reason]`.
 fn delay_pair(delay: Duration, reason: DelayReason) -> JsValue {
     js_sys::Array::of2(&JsValue::from_f64(ms(delay)), &JsValue::from_str(reason.as_str())).into()
+}
+
+/// A CloudStack date (`created`, `2026-11-28T12:00:00+0000`) as Unix seconds; `undefined` when
+/// the text is no such date (the reference for the JS engine's own reader, `sdk/js/engine/date.js`).
+#[wasm_bindgen(js_name = cloudstackDate)]
+pub fn cloudstack_date(text: &str) -> Option<f64> {
+    parse_cloudstack_date(text).map(|secs| secs as f64)
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { cloudstackDate } from '../date.js';
 import { Engine } from '../index.js';
 
 const oracleDir = process.env.JOBWIRE_ORACLE;
@@ -71,7 +72,7 @@ function both(pair, where, step) {
 function engines(rng) {
   const deadline = rng.pick([-1, 0, 5_000, 60_000, 1_800_000]);
   const delays = rng.chance(0.5) ? ['deployVirtualMachine', rng.int(8000), 'CREATEVOLUME', rng.int(3000)] : [];
-  const core = { readCloudStack: rust.readCloudStack, cloudstackDate: rust.cloudstackDate };
+  const core = { readCloudStack: rust.readCloudStack };
   return { js: new Engine(deadline, delays, core), rs: new rust.Engine(deadline, delays), deadline };
 }
 
@@ -79,6 +80,31 @@ const COMMANDS = ['deployVirtualMachine', 'createVolume', 'createvolume', 'start
 const PROGRESS = [undefined, 0, 3, 12, 12.5, 40, 99, 99.9, 100, -1, 150, NaN, Infinity];
 
 describe('the JS engine decides as the Rust engine', () => {
+  test('CloudStack dates are read alike (offsets, ranges, leap days, malformed text)', () => {
+    const rng = random(77);
+    const two = (n) => String(n).padStart(2, '0');
+    const texts = [];
+    for (let i = 0; i < 20_000; i++) {
+      const year = rng.pick([0, 1, 50, 1969, 1970, 2000, 2024, 2026, 2100, 9999]);
+      const [month, day] = [rng.int(14), rng.int(33)];
+      const [hour, minute, second] = [rng.int(26), rng.int(62), rng.int(62)];
+      const zone = rng.pick(['Z', '+0000', '-0800', '+05:30', '+01', '+1900', '-18:00', '+00:60', '+00:', 'z', '', ' UTC']);
+      let text = `${String(year).padStart(4, '0')}-${two(month)}-${two(day)}T${two(hour)}:${two(minute)}:${two(second)}${zone}`;
+      if (rng.chance(0.05)) text = ` ${text}\n`;
+      if (rng.chance(0.05)) text = text.replace(rng.pick(['-', 'T', ':']), rng.pick(['/', ' ', '.']));
+      texts.push(text);
+    }
+    texts.push('', 'T', '2026-11-28', '２０２６-11-28T12:00:00Z', '2026-11-28T12:00:00+0000junk');
+    let valid = 0;
+    for (const text of texts) {
+      const expected = rust.cloudstackDate(text);
+      assert.equal(cloudstackDate(text), expected, JSON.stringify(text));
+      if (expected !== undefined) valid += 1;
+    }
+    assert.ok(valid > 1000 && valid < texts.length - 1000, `${valid} of ${texts.length} valid: both kinds covered`);
+  });
+
+
   test('single waits: first polls (configured, learned), the expected window, estimates, backoff, deadlines, long-polls', () => {
     for (let seed = 1; seed <= 300; seed++) {
       const rng = random(seed);

@@ -1,6 +1,6 @@
 // The engine's decisions for the JavaScript driver, sans IO: the twin of the Rust engine
-// (`sdk/src/engine/`) behind the API `js/core.rs` gives it in wasm (feature `js-engine`), so the
-// driver runs either and tests/node/engine-twin.test.mjs holds the two to the same decisions.
+// (`sdk/src/engine/`), with the API `sdk/src/js/engine.rs` gives the Rust one in wasm (feature
+// `js-engine`), so that sdk/js/engine/tests/twin.test.mjs can hold the two to the same decisions.
 // It lives in JavaScript because the package's size floor leaves no room for it in wasm (see
 // docs/package-size.md). Times are milliseconds on the caller's monotonic clock (`now`), wall
 // time Unix seconds; `jitter` is a random number in [0, 1).
@@ -126,7 +126,6 @@ export class Schedule {
     if (left === 0) return undefined;
     return Math.max(Math.min(configured, Math.ceil(left / 1000)), 1);
   }
-
 }
 
 /**
@@ -167,8 +166,9 @@ export class Listing {
       else plan.tooLarge();
       return [true];
     }
-    this.statuses.push(...statuses);
-    this.failures.push(...failures);
+    // Not `push(...statuses)`: an unlimited listing may hold more items than a call takes arguments.
+    this.statuses = this.statuses.concat(statuses);
+    this.failures = this.failures.concat(failures);
     const more = this.asked > 0 && statuses.length >= LISTING_PAGE_SIZE && this.statuses.length < count;
     if (!more) plan.observed(Math.max(count, this.statuses.length));
     return [more];
@@ -242,6 +242,5 @@ export class Watch {
   learn(lessons) {
     for (const [command, took, seenRunning] of lessons) this.engine.learner.observeFinish(command, took, seenRunning);
   }
-
 }
 

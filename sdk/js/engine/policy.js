@@ -1,7 +1,7 @@
 // The twin of `engine/policy.rs` and `engine/eta.rs`'s `FinishEstimate`: when one wait polls next
 // (the configured or learned first poll, the finish estimated from progress, the window learned
 // from past jobs of the command, else backoff with full jitter), within the deadline. Times are
-// milliseconds on one monotonic clock. tests/node/engine-twin.test.mjs holds it to the Rust
+// milliseconds on one monotonic clock. sdk/js/engine/tests/twin.test.mjs holds it to the Rust
 // engine's decisions.
 
 /** The Rust client's `PollPolicy::default()`; `deadline` in ms or `undefined`. */

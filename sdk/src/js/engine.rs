@@ -1,6 +1,6 @@
 //! The Rust engine's decisions with the API of the JavaScript driver's engine
 //! (`sdk/js/engine/index.js`), for the test that holds the two to the same decisions
-//! (`tests/node/engine-twin.test.mjs`, feature `js-engine`). The package itself runs the
+//! (`sdk/js/engine/tests/twin.test.mjs`, feature `js-engine`). The package itself runs the
 //! JavaScript twin: in wasm these classes cost ~19 KB gzipped, a third of its size floor.
 //!
 //! Every method is given the time (`now`, milliseconds on the caller's monotonic clock) and the

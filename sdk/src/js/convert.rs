@@ -1,7 +1,7 @@
 //! Conversions at the JS boundary: Rust errors to JS `Error` objects, JS values to Rust data.
-//! JSON data crosses as plain JS values built from `serde_json::Value` (`protocol::json::to_js`),
-//! and comes in through `JSON.stringify` and the host's `JSON.parse` (`protocol::json`): one
-//! small bridge instead of a serde backend for JS values.
+//! JSON data crosses as text: out as JSON written in wasm and read by the host's `JSON.parse`
+//! (`protocol::json::to_js`, statuses here), in through `JSON.stringify` and `JSON.parse`
+//! (`protocol::json`): one small bridge instead of a serde backend for JS values.
 
 // The package's core (`js-core` alone) uses only some of these; the Rust-client API (`js`) all.
 #![cfg_attr(not(feature = "js"), allow(dead_code))]
@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::error::Error;
-use crate::protocol::{ApiError, JobSnapshot};
+use crate::protocol::{json, ApiError, JobSnapshot};
 
 /// A JSON value as a plain JS value (objects, arrays, numbers, strings), through JSON text.
 pub(super) fn value_to_js(value: &serde_json::Value) -> Result<JsValue, JsValue> {
@@ -21,32 +21,72 @@ pub(super) fn value_to_js(value: &serde_json::Value) -> Result<JsValue, JsValue>
 /// command, created, completed, raw }` (the `JobSnapshot` fields in camelCase, `null` for
 /// what is absent; `error` is `{ code, csErrorCode, text }`).
 pub(super) fn to_js(status: &JobSnapshot) -> Result<JsValue, JsValue> {
-    let object = js_sys::Object::new();
-    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&object, &JsValue::from_str(key), value).map(drop);
-    let text = |value: &Option<String>| value.as_deref().map_or(JsValue::NULL, JsValue::from_str);
-    let number = |value: Option<f64>| value.map_or(JsValue::NULL, JsValue::from_f64);
-    set("jobId", &JsValue::from_str(&status.job_id))?;
-    set("state", &JsValue::from_str(status.state.as_str()))?;
-    set("progress", &number(status.progress))?;
-    set("resultCode", &number(status.result_code.map(|code| code as f64)))?;
-    set("result", &status.result.as_ref().map_or(Ok(JsValue::NULL), value_to_js)?)?;
-    let error = match &status.error {
-        Some(error) => {
-            let details = js_sys::Object::new();
-            let put = |key: &str, value: &JsValue| js_sys::Reflect::set(&details, &JsValue::from_str(key), value);
-            put("code", &JsValue::from_f64(error.code as f64))?;
-            put("csErrorCode", &number(error.cs_error_code.map(|code| code as f64)))?;
-            put("text", &JsValue::from_str(&error.text))?;
-            details.into()
+    let mut text = String::new();
+    write_status(status, &mut text);
+    Ok(json::from_text(&text))
+}
+
+/// Statuses as a JS array of what [`to_js`] gives, from one text for the host's `JSON.parse` (a
+/// listing page of 500: one call across the boundary instead of thousands).
+pub(super) fn statuses_to_js(statuses: &[JobSnapshot]) -> js_sys::Array {
+    let mut text = String::from("[");
+    for (i, status) in statuses.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
         }
-        None => JsValue::NULL,
+        write_status(status, &mut text);
+    }
+    text.push(']');
+    json::from_text(&text).unchecked_into()
+}
+
+/// Appends a status as JSON text, its fields in the order the API documents them.
+fn write_status(status: &JobSnapshot, out: &mut String) {
+    let text = |value: &Option<String>, out: &mut String| match value {
+        Some(value) => json::write_str(value, out),
+        None => out.push_str("null"),
     };
-    set("error", &error)?;
-    set("command", &text(&status.command))?;
-    set("created", &text(&status.created))?;
-    set("completed", &text(&status.completed))?;
-    set("raw", &value_to_js(&status.raw)?)?;
-    Ok(object.into())
+    out.push_str("{\"jobId\":");
+    json::write_str(&status.job_id, out);
+    out.push_str(",\"state\":\"");
+    out.push_str(status.state.as_str());
+    out.push_str("\",\"progress\":");
+    write_number(status.progress, out);
+    out.push_str(",\"resultCode\":");
+    write_number(status.result_code.map(|code| code as f64), out);
+    out.push_str(",\"result\":");
+    json::write(status.result.as_ref().unwrap_or(&serde_json::Value::Null), out);
+    out.push_str(",\"error\":");
+    match &status.error {
+        Some(error) => {
+            out.push_str("{\"code\":");
+            write_number(Some(error.code as f64), out);
+            out.push_str(",\"csErrorCode\":");
+            write_number(error.cs_error_code.map(|code| code as f64), out);
+            out.push_str(",\"text\":");
+            json::write_str(&error.text, out);
+            out.push('}');
+        }
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"command\":");
+    text(&status.command, out);
+    out.push_str(",\"created\":");
+    text(&status.created, out);
+    out.push_str(",\"completed\":");
+    text(&status.completed, out);
+    out.push_str(",\"raw\":");
+    json::write(&status.raw, out);
+    out.push('}');
+}
+
+/// Appends a number as JSON writes it (`null` when absent or not finite).
+fn write_number(number: Option<f64>, out: &mut String) {
+    match number {
+        Some(n) if n.is_finite() && n.fract() == 0.0 && n.abs() < 9e15 => out.push_str(&(n as i64).to_string()),
+        Some(n) if n.is_finite() => out.push_str(&json::float_text(n)),
+        _ => out.push_str("null"),
+    }
 }
 
 /// A JS value as JSON data (`JSON.stringify` semantics: `undefined` members and functions are

@@ -15,7 +15,7 @@
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::convert::{error_to_js, json_from_js, to_js, type_error, value_to_js};
+use super::convert::{error_to_js, json_from_js, statuses_to_js, to_js, type_error, value_to_js};
 use crate::client::clm::{self, Answer};
 use crate::client::decode;
 use crate::client::driver::{job_failed, retry_after, worth_retrying};
@@ -67,11 +67,15 @@ pub(super) fn ms(duration: Duration) -> f64 {
 
 /// `[status, failure]`: a status, with its `JobFailedError` when the job ended in failure.
 fn status_pair(snapshot: &JobSnapshot) -> Result<js_sys::Array, JsValue> {
-    let failure = match snapshot.state {
+    Ok(js_sys::Array::of2(&to_js(snapshot)?, &failure(snapshot)))
+}
+
+/// The `JobFailedError` of a job that ended in failure; `undefined` for any other.
+fn failure(snapshot: &JobSnapshot) -> JsValue {
+    match snapshot.state {
         JobState::Failed | JobState::Cancelled => error_to_js(&job_failed(&snapshot.job_id, snapshot)),
         JobState::Pending | JobState::Succeeded => JsValue::UNDEFINED,
-    };
-    Ok(js_sys::Array::of2(&to_js(snapshot)?, &failure))
+    }
 }
 
 /// What a CloudStack answer is read as (`readCloudStack`'s `kind`).
@@ -147,12 +151,8 @@ pub fn read_cloudstack(
         READ_STATUS => cloudstack::parse_job_status(&envelope).map_err(Error::from).and_then(|s| Ok(status_pair(&s)?)),
         READ_LIST => match cloudstack::parse_job_list(&envelope) {
             Ok(list) => {
-                let (statuses, failures) = (js_sys::Array::new(), js_sys::Array::new());
-                for job in &list.jobs {
-                    let pair = status_pair(job)?;
-                    statuses.push(&pair.get(0));
-                    failures.push(&pair.get(1));
-                }
+                let failures: js_sys::Array = list.jobs.iter().map(failure).collect();
+                let statuses = statuses_to_js(&list.jobs);
                 Ok(js_sys::Array::of3(&JsValue::from_f64(list.count as f64), &statuses, &failures))
             }
             Err(error) => Err(error.into()),

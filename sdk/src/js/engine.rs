@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{to_js, type_error};
+use super::convert::{statuses_to_js, type_error};
 use super::core::{failed, ms, response};
 use crate::client::decode;
 use crate::engine::{
@@ -337,7 +337,7 @@ impl Watch {
         for (command, took, was_running) in lessons {
             learner.observe_finish(&command, took, was_running);
         }
-        Ok(news.iter().map(to_js).collect::<Result<js_sys::Array, _>>()?.into())
+        Ok(statuses_to_js(news).into())
     }
 }
 

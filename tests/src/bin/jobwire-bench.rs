@@ -417,9 +417,12 @@ async fn per_job(servers: &Handle, n: usize) {
     }
     for (label, row) in cloudstack_waits {
         let fewer = per_job_requests(one_second) / per_job_requests(row);
+        // Every way sends the submit: requests/job cannot go below 1 + one status request, so
+        // the status requests alone are shown beside the goal's measure (all requests).
+        let fewer_polls = (per_job_requests(one_second) - 1.0) / (per_job_requests(row) - 1.0);
         let met = fewer >= 3.0 && p50(row) <= p50(one_second);
         println!(
-            "| CloudStack ({label}): ≥ 3× fewer requests than 1 s polling at equal or lower p50 lag | {fewer:.1}× fewer, p50 {} vs {} | {} |",
+            "| CloudStack ({label}): ≥ 3× fewer requests than 1 s polling at equal or lower p50 lag | {fewer:.2}× fewer (status requests alone: {fewer_polls:.1}×), p50 {} vs {} | {} |",
             fmt_ms(Some(p50(row))),
             fmt_ms(Some(p50(one_second))),
             yes(met)

@@ -27,7 +27,9 @@ pub(super) fn to_js(status: &JobSnapshot) -> Result<JsValue, JsValue> {
 }
 
 /// Statuses as a JS array of what [`to_js`] gives, from one text for the host's `JSON.parse` (a
-/// listing page of 500: one call across the boundary instead of thousands).
+/// listing page of 500: one call across the boundary instead of thousands). The Rust-client API
+/// (`js` alone) hands statuses over one at a time.
+#[cfg(feature = "js-core")]
 pub(super) fn statuses_to_js(statuses: &[JobSnapshot]) -> js_sys::Array {
     let mut text = String::from("[");
     for (i, status) in statuses.iter().enumerate() {

@@ -161,8 +161,6 @@ impl Waiter {
         }
     }
 
-    /// Starts waiting at `now`, placing the first poll after `first` (learned from past jobs of
-    /// the same command) instead of the policy's fixed first delay.
     /// The schedule of one wait of a `command` job beginning `now`: the first poll where
     /// [`planned_first_poll`] puts it; with the job's `age` known, progress and the learned
     /// window count from its submit.
@@ -188,6 +186,8 @@ impl Waiter {
         }
     }
 
+    /// Starts waiting at `now`, placing the first poll after `first` (learned from past jobs of
+    /// the same command) instead of the policy's fixed first delay.
     pub fn with_learned_first_delay(policy: PollPolicy, now: Instant, first: Duration) -> Self {
         Waiter::new(policy, now).first_delay(first, DelayReason::Learned)
     }

@@ -84,10 +84,9 @@ fn write_status(status: &JobSnapshot, out: &mut String) {
 
 /// Appends a number as JSON writes it (`null` when absent or not finite).
 fn write_number(number: Option<f64>, out: &mut String) {
-    match number {
-        Some(n) if n.is_finite() && n.fract() == 0.0 && n.abs() < 9e15 => out.push_str(&(n as i64).to_string()),
-        Some(n) if n.is_finite() => out.push_str(&json::float_text(n)),
-        _ => out.push_str("null"),
+    match number.filter(|n| n.is_finite()) {
+        Some(n) => out.push_str(&js_number_text(n)),
+        None => out.push_str("null"),
     }
 }
 

@@ -2,9 +2,9 @@
 //!
 //! - `api` (feature `js`): the wasm-bindgen `JobClient` and `Job` classes, whose async methods
 //!   run the Rust [`crate::client`] and return Promises.
-//! - `core` (feature `js-core`): the sans-IO exports a JavaScript driver calls (request
-//!   encoding and signing, answer parsing, the polling engine's decisions); the driver does
-//!   the fetches, timers and promises itself.
+//! - `core` (feature `js-core`): the sans-IO exports the npm package's JavaScript driver calls
+//!   (request encoding and signing, answer reading and error typing); the driver does the
+//!   fetches, timers and promises, and runs the engine's JavaScript twin, itself.
 //! - `engine` (feature `js-engine`): the Rust engine's decisions with the API of the driver's
 //!   JavaScript twin (`sdk/js/engine/`), for the test that holds the two equal.
 //!

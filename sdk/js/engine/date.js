@@ -1,9 +1,15 @@
-// CloudStack dates (`created`: `2026-11-28T12:00:00+0000`) as Unix seconds, read exactly as the
-// Rust protocol reads them (`protocol::date::parse_cloudstack_date`: the offset as `Z`, `+HH`,
-// `+HHMM` or `+HH:MM`, every field in range); tests/twin.test.mjs holds the two equal. In
-// JavaScript because only the engine needs it here, and an export costs the wasm more.
+// CloudStack dates (`2026-11-28T12:00:00+0000`): read as Unix seconds exactly as the Rust
+// protocol reads them (`protocol::date::parse_cloudstack_date`: the offset as `Z`, `+HH`, `+HHMM`
+// or `+HH:MM`, every field in range; tests/twin.test.mjs holds the two equal), and written as
+// `cloudstack::signing::format_date` writes them. In JavaScript because only the engine needs
+// them here, and an export costs the wasm more.
 
 const DATE = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:Z|([+-])(\d\d)(?::?(\d\d))?)$/;
+
+/** `unixSecs` as CloudStack writes dates (UTC, `+0000`). */
+export function formatCloudstackDate(unixSecs) {
+  return `${new Date(unixSecs * 1000).toISOString().slice(0, 19)}+0000`;
+}
 
 /** Unix seconds, or `undefined` when `text` is no such date. */
 export function cloudstackDate(text) {

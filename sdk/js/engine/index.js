@@ -5,10 +5,11 @@
 // docs/package-size.md). Times are milliseconds on the caller's monotonic clock (`now`), wall
 // time Unix seconds; `jitter` is a random number in [0, 1).
 
+import { formatCloudstackDate } from './date.js';
 import { DurationLearner } from './learn.js';
 import { LISTING_PAGE_SIZE, ListingPlan } from './listing.js';
 import { Pacer } from './pace.js';
-import { defaultPolicy, Waiter } from './policy.js';
+import { defaultPolicy, plannedFirstPoll, Waiter } from './policy.js';
 import { WatchPlan } from './watch.js';
 
 /** What `readCloudStack` reads an answer as. */
@@ -19,9 +20,6 @@ const READ_LIST = 3;
 const millis = (ms) => (Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), 1e15));
 
 const asciiLower = (text) => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
-
-/** `startdate` as CloudStack writes dates (`2026-11-28T12:00:00+0000`). */
-const cloudStackDate = (unixSecs) => `${new Date(unixSecs * 1000).toISOString().slice(0, 19)}+0000`;
 
 /**
  * One client's engine state: the polling policy, learned durations, request pacing and the
@@ -56,14 +54,7 @@ export class Engine {
   /** The schedule of a wait for a `command` job; `ageMs` when its submit is known. */
   schedule(now, command, ageMs) {
     const age = ageMs === undefined ? undefined : millis(ageMs);
-    const waiter = new Waiter(this.policy, now);
-    if (age !== undefined) {
-      waiter.jobAge(age);
-      const expected = this.learner.expected(command);
-      if (expected !== undefined) waiter.withExpected(expected);
-    }
-    const first = this.plannedFirst(command, age);
-    if (first !== undefined) waiter.firstDelay(...first);
+    const waiter = Waiter.forJob(this.policy, this.initialDelay(command), this.learner, command, age, now);
     return new Schedule(waiter, now, this.policy.deadline);
   }
 
@@ -72,7 +63,7 @@ export class Engine {
     const jobs = ids.map((jobId, i) => ({ jobId, command: commands[i], age: Number.isNaN(agesMs[i]) ? undefined : millis(agesMs[i]) }));
     let first;
     for (const job of jobs) {
-      const planned = this.plannedFirst(job.command, job.age);
+      const planned = plannedFirstPoll(this.policy, this.initialDelay(job.command), this.learner, job.command, job.age);
       if (planned === undefined) {
         first = undefined;
         break;
@@ -82,17 +73,10 @@ export class Engine {
     return new Watch(new WatchPlan(jobs, this.policy, first, now, unixSecs), this);
   }
 
-  /** The first poll of a `command` job: its configured initial delay, else the learned one, less its age. */
-  plannedFirst(command, age) {
+  /** The command's configured initial delay (names compared ignoring ASCII case). */
+  initialDelay(command) {
     const name = asciiLower(command);
-    const configured = this.initialDelays.find(([configuredName]) => configuredName === name);
-    let planned;
-    if (configured !== undefined) planned = [configured[1], 'initial-delay'];
-    else {
-      const learned = this.learner.firstDelay(command, this.policy.firstDelay);
-      if (learned !== undefined) planned = [learned, 'learned-duration'];
-    }
-    return planned && [Math.max(planned[0] - (age ?? 0), 0), planned[1]];
+    return this.initialDelays.find(([configured]) => configured === name)?.[1];
   }
 
   /** A `command` job was seen finished `tookMs` after its submit. */
@@ -150,7 +134,7 @@ export class Listing {
     const params = this.asked === 0 ? ['pagesize', '-1'] : ['page', String(this.asked), 'pagesize', String(LISTING_PAGE_SIZE)];
     // The second taken off guards against rounding of the server's dates.
     const since = this.since === undefined ? undefined : this.since - 1;
-    if (since !== undefined && since >= 0) params.push('startdate', cloudStackDate(since));
+    if (since !== undefined && since >= 0) params.push('startdate', formatCloudstackDate(since));
     return params;
   }
 

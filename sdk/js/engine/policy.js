@@ -64,6 +64,21 @@ export class FinishEstimate {
   }
 }
 
+/**
+ * Where a job's first poll goes, counted from when its wait (or watch) began: its command's
+ * configured `initial` delay, else the duration `learner` learned for the command (never before
+ * the policy's first delay), each less the job's `age`; `undefined` when neither is known.
+ */
+export function plannedFirstPoll(policy, initial, learner, command, age) {
+  let planned;
+  if (initial !== undefined) planned = [initial, 'initial-delay'];
+  else {
+    const learned = learner.firstDelay(command, policy.firstDelay);
+    if (learned !== undefined) planned = [learned, 'learned-duration'];
+  }
+  return planned && [Math.max(planned[0] - (age ?? 0), 0), planned[1]];
+}
+
 /** Aimed polls that found the job still running before the estimate is no longer trusted. */
 const MAX_ETA_MISSES = 2;
 
@@ -82,6 +97,23 @@ export class Waiter {
     this.aimedAtFinish = false;
     this.etaMisses = 0;
     this.backoff = 0;
+  }
+
+  /**
+   * The schedule of one wait of a `command` job beginning `now`: the first poll where
+   * `plannedFirstPoll` puts it; with the job's `age` known, progress and the learned window count
+   * from its submit.
+   */
+  static forJob(policy, initial, learner, command, age, now) {
+    const first = plannedFirstPoll(policy, initial, learner, command, age);
+    const waiter = new Waiter(policy, now);
+    if (age !== undefined) {
+      waiter.jobAge(age);
+      const expected = learner.expected(command);
+      if (expected !== undefined) waiter.withExpected(expected);
+    }
+    if (first !== undefined) waiter.firstDelay(...first);
+    return waiter;
   }
 
   firstDelay(delay, reason) {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { cloudstackDate } from '../date.js';
+import { cloudstackDate, formatCloudstackDate } from '../date.js';
 import { Engine } from '../index.js';
 
 const oracleDir = process.env.JOBWIRE_ORACLE;
@@ -166,7 +166,6 @@ describe('the JS engine decides as the Rust engine', () => {
 
   test('watches: ticks, listing starts and pages, the skew redo, per-job polls, news once, lessons', () => {
     const day = Date.UTC(2026, 10, 28) / 1000;
-    const csDate = (secs) => `${new Date(secs * 1000).toISOString().slice(0, 19)}+0000`;
     for (let seed = 1; seed <= 150; seed++) {
       const rng = random(5000 + seed);
       const engine = engines(rng);
@@ -204,7 +203,7 @@ describe('the JS engine decides as the Rust engine', () => {
         }
       };
       const json = (job) => ({
-        jobid: job.jobId, cmd: job.command, jobstatus: job.state, created: csDate(job.created),
+        jobid: job.jobId, cmd: job.command, jobstatus: job.state, created: formatCloudstackDate(job.created),
         ...(job.progress === undefined ? {} : { jobprocstatus: job.progress }),
         ...(job.state === 1 ? { jobresultcode: 0, jobresult: { ok: true } } : {}),
         ...(job.state === 2 ? { jobresultcode: 530, jobresult: { errorcode: 530, errortext: 'failed' } } : {}),
